@@ -1,0 +1,101 @@
+// cfssl's ca-config.json: load, validate, and resolve a signing profile.
+// Unlike cfssl, an unknown profile name is an error, not a silent fallback.
+import { RescueError, withFile } from '../errors.js';
+import { parseUsages, Usages } from '../pki/extensions.js';
+import { parseDuration } from '../pki/validity.js';
+import { parseJson, validateShape } from './json.js';
+import { caConfigSchema } from './schemas.js';
+
+export interface SigningProfileJson {
+  usages?: string[];
+  expiry?: string;
+  ca_constraint?: { is_ca?: boolean; max_path_len?: number; max_path_len_zero?: boolean };
+  backdate?: string;
+  [field: string]: unknown;
+}
+
+export interface CaConfigJson {
+  signing: { default?: SigningProfileJson; profiles?: Record<string, SigningProfileJson> };
+}
+
+export interface SigningProfile {
+  name: string;
+  usages: Usages;
+  durationMs: number;
+  isCA: boolean;
+  maxPathLen: number | undefined;
+}
+
+/** Fields cfssl knows that would change what it signs but that rescue-kit does not implement. */
+const UNSUPPORTED_PROFILE_FIELDS = ['issuer_urls', 'ocsp_url', 'crl_url', 'ocsp_no_check', 'not_before', 'not_after', 'remote', 'auth_key', 'name_whitelist'];
+
+export interface CaConfig {
+  json: CaConfigJson;
+  profileNames: string[];
+  warnings: string[];
+  profile(name?: string): SigningProfile;
+}
+
+/** Parse + validate a ca-config.json text. `file` is used in messages only. */
+export function loadCaConfig(text: string, file = 'ca-config.json'): CaConfig {
+  return withFile(file, () => {
+    const json = validateShape<CaConfigJson>(parseJson(text, 'the CA config'), caConfigSchema, 'the CA config', 'compare with conf/ca-config.json shipped with rescue-kit (fields are cfssl\'s)');
+    const warnings: string[] = [];
+    const entries: [string, SigningProfileJson][] = [
+      ...(json.signing.default ? [['default', json.signing.default] as [string, SigningProfileJson]] : []),
+      ...Object.entries(json.signing.profiles ?? {}),
+    ];
+    const resolved = new Map<string, SigningProfile>();
+    for (const [name, profileJson] of entries) {
+      const at = name === 'default' ? '/signing/default' : `/signing/profiles/${name}`;
+      resolved.set(name, resolveProfile(name, profileJson, json.signing.default, at));
+      for (const field of UNSUPPORTED_PROFILE_FIELDS) {
+        if (field in profileJson) warnings.push(`${at}/${field} is ignored by rescue-kit`);
+      }
+    }
+    const profileNames = Object.keys(json.signing.profiles ?? {});
+    return {
+      json,
+      profileNames,
+      warnings,
+      profile(name?: string): SigningProfile {
+        const key = name ?? 'default';
+        const profile = resolved.get(key);
+        if (!profile) {
+          throw new RescueError('UNKNOWN_PROFILE', name ? `no profile "${name}" in the CA config` : 'the CA config has no default profile', {
+            hint: profileNames.length ? `use --profile with one of: ${profileNames.join(', ')}` : 'add a "signing.profiles" entry',
+            file,
+          });
+        }
+        return profile;
+      },
+    };
+  });
+}
+
+function resolveProfile(name: string, json: SigningProfileJson, fallback: SigningProfileJson | undefined, at: string): SigningProfile {
+  // cfssl: a profile without expiry/usages inherits the default's.
+  const expiry = json.expiry ?? fallback?.expiry;
+  const usageList = json.usages ?? fallback?.usages;
+  if (!expiry) {
+    throw new RescueError('INVALID_CONFIG', `${at}: no "expiry" (and none in signing.default)`, { hint: 'add e.g. "expiry": "8760h"' });
+  }
+  if (!usageList || usageList.length === 0) {
+    throw new RescueError('INVALID_CONFIG', `${at}: no "usages"`, { hint: 'add e.g. "usages": ["signing", "key encipherment", "server auth"]' });
+  }
+  const prefixed = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof RescueError) throw new RescueError(error.code, `${at}: ${error.message}`, { hint: error.hint, cause: error });
+      throw error;
+    }
+  };
+  const durationMs = prefixed(() => parseDuration(expiry, 'expiry'));
+  const usages = prefixed(() => parseUsages(usageList));
+  const constraint = json.ca_constraint;
+  const isCA = constraint?.is_ca ?? false;
+  const maxPathLen = !isCA ? undefined : constraint?.max_path_len_zero ? 0 : (constraint?.max_path_len ?? -1) >= 0 ? constraint!.max_path_len : undefined;
+  if (isCA && !usages.keyUsage.includes('cert sign')) usages.keyUsage.push('cert sign');
+  return { name, usages, durationMs, isCA, maxPathLen };
+}

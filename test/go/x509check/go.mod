@@ -1,0 +1,3 @@
+module x509check
+
+go 1.19
