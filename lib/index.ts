@@ -22,3 +22,4 @@ export { loadCsrJson, csrRequestFromJson, parseHostnameFlag } from './config/csr
 export type { CsrJson, CsrRequest } from './config/csr-json.js';
 export { initCa, generateCertificate, signRequest, DEFAULT_CA_DURATION_MS } from './config/gencert.js';
 export type { GeneratedCertificate } from './config/gencert.js';
+export * from './pki/renewal.js';

@@ -55,10 +55,30 @@ export function csrRequestFromJson(json: CsrJson): CsrRequest {
   return request;
 }
 
-/** Parse + validate a CSR JSON text; errors name `file`. */
-export function loadCsrJson(text: string, file = 'csr.json'): CsrRequest {
+/** Fill ${NAME} variables of a template; any left unfilled is an error (never signed literally). */
+export function fillTemplate(text: string, vars: Record<string, string>): string {
+  const missing = new Set<string>();
+  const filled = text.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+    const value = vars[name];
+    if (value === undefined) {
+      missing.add(name);
+      return '';
+    }
+    return JSON.stringify(value).slice(1, -1);
+  });
+  if (missing.size) {
+    const names = [...missing];
+    throw new RescueError('INVALID_CSR', `the template needs ${names.join(', ')}`, {
+      hint: names.map((name) => `--var ${name}=...`).join(' '),
+    });
+  }
+  return filled;
+}
+
+/** Parse + validate a CSR JSON text (a template when vars are given); errors name `file`. */
+export function loadCsrJson(text: string, file = 'csr.json', vars: Record<string, string> = {}): CsrRequest {
   return withFile(file, () => {
-    const json = validateShape<CsrJson>(parseJson(text, 'the CSR JSON'), csrJsonSchema, 'the CSR JSON', 'fields are cfssl\'s: CN, names[{C,ST,L,O,OU}], hosts, key{algo,size}, ca{expiry}');
+    const json = validateShape<CsrJson>(parseJson(fillTemplate(text, vars), 'the CSR JSON'), csrJsonSchema, 'the CSR JSON', 'fields are cfssl\'s: CN, names[{C,ST,L,O,OU}], hosts, key{algo,size}, ca{expiry}');
     return csrRequestFromJson(json);
   });
 }

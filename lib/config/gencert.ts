@@ -30,6 +30,8 @@ export interface GenerateOptions {
   key?: KeyObject;
   /** cfssl -hostname: replaces the CSR's hosts. */
   hosts?: string[];
+  /** A leaf that would outlive its CA: cap with a warning (default) or refuse. */
+  beyondIssuer?: 'cap' | 'refuse';
 }
 
 /** Like `cfssl gencert -initca csr.json`: a self-signed CA. */
@@ -68,7 +70,7 @@ export async function generateCertificate(
   const key = options.key ?? (await generateKey(request.key));
   const sans = options.hosts ? classifyHosts(options.hosts) : request.sans;
   const csr = createCsr(request.subject, sans, key);
-  const { certificate, warnings } = signRequest(csr, profile, issuer, { now: options.now });
+  const { certificate, warnings } = signRequest(csr, profile, issuer, { now: options.now, beyondIssuer: options.beyondIssuer });
   return { certificate, key, keyPem: exportPrivateKeyPem(key), csr, warnings };
 }
 
@@ -77,7 +79,7 @@ export function signRequest(
   csr: CertificateRequest,
   profile: SigningProfile,
   issuer: Signer,
-  options: { now: Date; hosts?: string[] },
+  options: { now: Date; hosts?: string[]; beyondIssuer?: 'cap' | 'refuse' },
 ): { certificate: Certificate; warnings: string[] } {
   const template: CertificateTemplate = {
     subject: csr.subjectDer,
@@ -87,7 +89,7 @@ export function signRequest(
     maxPathLen: profile.maxPathLen,
     durationMs: profile.durationMs,
   };
-  return issueCertificate({ template, subjectKey: csr.publicKey, issuer, now: options.now });
+  return issueCertificate({ template, subjectKey: csr.publicKey, issuer, now: options.now, beyondIssuer: options.beyondIssuer });
 }
 
 function sansEmpty(sans: SubjectAltNames): boolean {

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// The CLI's composition root: commander wiring only. Each command's module is
+// imported when it runs, so `--help` and `--version` stay fast.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ExitCode, isRescueError } from '../errors.js';
+
+function version(): string {
+  try {
+    const url = new URL('../../../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return process.env.RESCUE_KIT_VERSION ?? 'unknown';
+  }
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('rescue-kit')
+    .description('Bring a Kubernetes control plane back when its certificates have expired, offline.')
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const ca = program.command('ca').description('certificate authorities');
+  ca.command('init')
+    .description('create a self-signed CA from a CSR JSON (like cfssl gencert -initca | cfssljson -bare)')
+    .requiredOption('--csr <file>', 'CSR JSON (cfssl format), e.g. templates/kubeadm/ca-csr.json')
+    .requiredOption('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
+    .option('--var <NAME=value>', 'fill ${NAME} in the template (repeatable)', collect)
+    .option('--json', 'print {cert,key,csr} to stdout as cfssl does (pipe to cfssljson) instead of writing files')
+    .option('--force', 'overwrite existing output files')
+    .action(async (options) => (await import('./commands/ca-init.js')).caInit(options));
+
+  program
+    .command('issue')
+    .description('issue a key + certificate from a CSR JSON and the CA (like cfssl gencert -ca ... | cfssljson -bare)')
+    .argument('<csr-json>', 'CSR JSON (cfssl format), e.g. templates/kubeadm/apiserver-csr.json')
+    .requiredOption('--ca <file>', 'CA certificate (PEM)')
+    .requiredOption('--ca-key <file>', 'CA private key (PEM)')
+    .option('--config <file>', 'cfssl ca-config.json (default: conf/ca-config.json)')
+    .option('--profile <name>', 'signing profile in the config (unknown names are an error)')
+    .option('--hostname <list>', 'comma-separated SANs; replaces the CSR hosts (spaces trimmed)')
+    .option('--var <NAME=value>', 'fill ${NAME} in the template (repeatable)', collect)
+    .option('--key <file>', 'reuse this existing private key instead of generating one')
+    .option('--validity <duration>', 'override the profile expiry: 8760h, 365d, 1y')
+    .option('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
+    .option('--json', 'print {cert,key,csr} to stdout as cfssl does (pipe to cfssljson)')
+    .option('--force', 'overwrite existing output files')
+    .addOption(new Option('--beyond-ca <policy>', 'if the cert would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .action(async (csrJson, options) => (await import('./commands/issue.js')).issue(csrJson, options));
+
+  program
+    .command('sign')
+    .description('sign an existing CSR (PEM) under a profile (like cfssl sign)')
+    .argument('<csr-pem>', 'certificate request (PEM)')
+    .requiredOption('--ca <file>', 'CA certificate (PEM)')
+    .requiredOption('--ca-key <file>', 'CA private key (PEM)')
+    .option('--config <file>', 'cfssl ca-config.json (default: conf/ca-config.json)')
+    .option('--profile <name>', 'signing profile')
+    .option('--hostname <list>', 'comma-separated SANs; replaces the CSR SANs')
+    .option('--validity <duration>', 'override the profile expiry')
+    .requiredOption('--out <file>', 'certificate file to write')
+    .option('--force', 'overwrite an existing file')
+    .addOption(new Option('--beyond-ca <policy>', 'if the cert would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .action(async (csrPem, options) => (await import('./commands/sign.js')).sign(csrPem, options));
+
+  program
+    .command('inspect')
+    .description('show subject, issuer, SANs, usages, serial, validity and key of certificates')
+    .argument('<files...>', 'PEM certificates (chains and bundles too)')
+    .option('--key <file>', 'also check that this private key matches the (first) certificate')
+    .option('--ca <file>', 'also verify the chain against this CA bundle')
+    .option('--json', 'stable JSON output')
+    .action(async (files, options) => (await import('./commands/inspect.js')).inspect(files, options));
+
+  program
+    .command('demo')
+    .description('build a sandbox cluster tree with expired certificates and rescue it')
+    .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')
+    .action(async (options) => (await import('./commands/demo.js')).demo(options));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    if (isRescueError(error)) {
+      process.stderr.write(`error: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`internal error (a bug in rescue-kit, please report it): ${(error as Error).stack ?? error}\n`);
+    return ExitCode.bug;
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

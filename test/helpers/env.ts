@@ -1,0 +1,81 @@
+// Paths and tools shared by the tests: repo root, the built CLI, the shared
+// fixtures (read-only: always copy), temp dirs, and the Go x509 checker.
+import { cpSync, mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, execaSync, Options } from 'execa';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const cliPath = join(repoRoot, 'build', 'lib', 'cli', 'main.js');
+export const fixturesRoot = resolve(repoRoot, '..', 'shared', 'fixtures');
+export const FIXTURES = ['kubeadm-1.11-expired', 'kubeadm-1.14-expired'] as const;
+
+const created: string[] = [];
+/** A fresh temp dir, removed after the run (kept when KEEP_TMP is set, for debugging). */
+export function tempDir(prefix = 'rk-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  if (process.env.KEEP_TMP) return;
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Copy a shared fixture into a temp dir (never write into shared/); returns the copy's root. */
+export function copyFixture(name: (typeof FIXTURES)[number]): string {
+  const dir = tempDir(`rk-${name}-`);
+  cpSync(join(fixturesRoot, name), dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI as a user would (no TTY, no stdin). */
+export async function runCli(args: string[], options: Options = {}): Promise<CliResult> {
+  const result = await execa('node', [cliPath, ...args], { reject: false, stdin: 'ignore', ...options, env: { NO_COLOR: '1', ...options.env } });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+let checkerPath: string | undefined;
+/** Build test/go/x509check once per run (offline, stdlib only). */
+export function goChecker(): string {
+  if (checkerPath) return checkerPath;
+  const out = join(repoRoot, '.test-tmp', 'bin', 'x509check');
+  if (!existsSync(out)) {
+    mkdirSync(dirname(out), { recursive: true });
+    execaSync('go', ['build', '-o', out, '.'], {
+      cwd: join(repoRoot, 'test', 'go', 'x509check'),
+      env: { GOFLAGS: '-mod=mod', GOPROXY: 'off', GOCACHE: join(repoRoot, '.test-tmp', 'gocache'), CGO_ENABLED: '0' },
+    });
+  }
+  checkerPath = out;
+  return out;
+}
+
+export interface GoCheck {
+  ok: boolean;
+  error?: string;
+  serial?: string;
+  isCA?: boolean;
+  dns?: string[];
+  ips?: string[];
+  eku?: number[];
+}
+
+export async function goCheck(args: string[]): Promise<GoCheck> {
+  const result = await execa(goChecker(), args, { reject: false });
+  if (result.exitCode === 2) throw new Error(`x509check usage error: ${result.stderr}`);
+  return JSON.parse(String(result.stdout)) as GoCheck;
+}
+
+/** `openssl verify`; returns [ok, output]. */
+export async function opensslVerify(caFile: string, certFile: string, extra: string[] = []): Promise<[boolean, string]> {
+  const result = await execa('openssl', ['verify', '-CAfile', caFile, ...extra, certFile], { reject: false, all: true });
+  return [result.exitCode === 0, String(result.all)];
+}
