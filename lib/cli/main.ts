@@ -76,6 +76,17 @@ export function buildProgram(): Command {
     .action(async (files, options) => (await import('./commands/inspect.js')).inspect(files, options));
 
   program
+    .command('check')
+    .description('find every certificate on this host and report expiry, key and chain problems')
+    .option('--root <dir>', 'treat DIR as / (a copied tree, a mounted disk)', '/')
+    .option('--path <dir>', 'scan a folder of PEM files (host path under --root) instead of the kubeadm layout')
+    .option('--warn <duration>', 'report WARN when less than this is left', '30d')
+    .option('--json', 'stable JSON report (schemaVersion 1)')
+    .option('--prometheus <file>', 'also write a node_exporter textfile (x509_cert_* metrics), atomically')
+    .addHelpText('after', '\nExit status: 0 all OK, 10 something expires within --warn, 11 something expired, missing or broken.')
+    .action(async (options) => (await import('./commands/check.js')).check(options));
+
+  program
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
     .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')

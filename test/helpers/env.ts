@@ -79,3 +79,14 @@ export async function opensslVerify(caFile: string, certFile: string, extra: str
   const result = await execa('openssl', ['verify', '-CAfile', caFile, ...extra, certFile], { reject: false, all: true });
   return [result.exitCode === 0, String(result.all)];
 }
+
+/**
+ * A fixture laid out as a host root: ROOT/etc/kubernetes (and kubeadm.conf beside it when present),
+ * with owner write bits restored (shared/ is read-only), so ops can run with --root ROOT.
+ */
+export function fixtureRoot(name: (typeof FIXTURES)[number]): string {
+  const root = tempDir(`rk-root-${name}-`);
+  cpSync(join(fixturesRoot, name, 'etc-kubernetes'), join(root, 'etc', 'kubernetes'), { recursive: true, verbatimSymlinks: true });
+  execaSync('chmod', ['-R', 'u+w', root]);
+  return root;
+}

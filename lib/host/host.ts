@@ -1,0 +1,86 @@
+// The Host: everything ops/ may touch on the machine — files under --root,
+// processes, the clock — behind one injected object, so tests run ops against
+// a copied tree with a fixed clock and fake binaries on PATH.
+import { lstatSync, readFileSync, readlinkSync, readdirSync, statSync, Stats } from 'node:fs';
+import { isAbsolute, join, normalize, relative, resolve, dirname, sep } from 'node:path';
+import { RescueError } from '../errors.js';
+
+export interface Host {
+  /** Real directory that stands for "/" (default "/"). */
+  readonly root: string;
+  now(): Date;
+  /** Real path of an absolute host path, e.g. /etc/kubernetes -> ROOT/etc/kubernetes. */
+  real(hostPath: string): string;
+  /** Host path of a real path under root (for display and manifests). */
+  hostPath(realPath: string): string;
+  /** File contents, or undefined when absent. Follows symlinks, resolving absolute targets under root. */
+  read(hostPath: string): Buffer | undefined;
+  lstat(hostPath: string): Stats | undefined;
+  /** Resolve symlinks (absolute targets re-rooted); undefined when dangling or escaping the root. */
+  resolveLinks(hostPath: string): string | undefined;
+  /** Entries of a directory (names), [] when absent. */
+  list(hostPath: string): string[];
+}
+
+export interface HostOptions {
+  root?: string;
+  now?: () => Date;
+}
+
+export function createHost(options: HostOptions = {}): Host {
+  const root = resolve(options.root ?? '/');
+  const now = options.now ?? (() => new Date());
+  const real = (hostPath: string) => {
+    const absolute = isAbsolute(hostPath) ? hostPath : `/${hostPath}`;
+    return join(root, normalize(absolute));
+  };
+  const hostPath = (realPath: string) => {
+    const rel = relative(root, realPath);
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new RescueError('INTERNAL', `${realPath} is outside the root ${root}`);
+    return `/${rel.split(sep).join('/')}`;
+  };
+  const lstat = (path: string) => {
+    try {
+      return lstatSync(real(path));
+    } catch {
+      return undefined;
+    }
+  };
+  const resolveLinks = (path: string): string | undefined => {
+    let current = normalize(isAbsolute(path) ? path : `/${path}`);
+    for (let hops = 0; hops < 16; hops++) {
+      const stats = lstat(current);
+      if (!stats) return undefined;
+      if (!stats.isSymbolicLink()) return current;
+      const target = readlinkSync(real(current));
+      // An absolute target means "on the host": re-root it; a relative one is relative to the link's directory.
+      current = normalize(isAbsolute(target) ? target : join(dirname(current), target));
+      if (current.startsWith('/..')) return undefined;
+    }
+    return undefined;
+  };
+  return {
+    root,
+    now,
+    real,
+    hostPath,
+    lstat,
+    resolveLinks,
+    read(path) {
+      const resolved = resolveLinks(path);
+      if (!resolved) return undefined;
+      try {
+        return statSync(real(resolved)).isFile() ? readFileSync(real(resolved)) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    list(path) {
+      try {
+        return readdirSync(real(path)).sort();
+      } catch {
+        return [];
+      }
+    },
+  };
+}

@@ -1,0 +1,213 @@
+// Discovery: find every certificate on a host (under --root) and what signs it.
+// kubeadm: walk the catalogue (reporting what is missing), read kubeconfigs
+// (embedded or by file), the kubelet's rotated cert, and any extra PEMs in pki/.
+// k0s/vcluster and plain folders: scan PEM files and match CAs by signature.
+import { KeyObject } from 'node:crypto';
+import { posix } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from '../catalogue/kubeadm.js';
+import type { Host } from '../host/host.js';
+import { Certificate, parseCertificate } from '../pki/certificate.js';
+import { parsePrivateKey } from '../pki/keys.js';
+import { isIssuedBy } from '../pki/verify.js';
+import { ClusterFromManifests, readManifests } from './manifests.js';
+
+export const KUBERNETES_DIR = '/etc/kubernetes';
+export const PKI_DIR = '/etc/kubernetes/pki';
+export const KUBELET_PKI_DIR = '/var/lib/kubelet/pki';
+/** Where k0s (and vcluster's k0s distro) keep their pki, persisted on the data volume (seed 001). */
+export const K0S_PKI_DIRS = ['/var/lib/k0s/pki', '/data/k0s/pki', '/data/pki', '/pki'];
+
+export type Layout = 'kubeadm' | 'k0s' | 'folder';
+export type ItemKind = 'ca' | 'certificate' | 'kubeconfig';
+
+export interface Material<T> {
+  /** Host path of the file holding it (the kubeconfig when embedded). */
+  hostPath: string;
+  embedded: boolean;
+  value?: T;
+  /** Why it could not be read (damaged PEM, ...). */
+  error?: string;
+}
+
+export interface InventoryItem {
+  name: string;
+  kind: ItemKind;
+  /** The catalogue expects this item (absent = MISSING); scanned extras are not expected. */
+  expected: boolean;
+  /** Name of the CA that should have signed it. */
+  caName?: string;
+  kubeconfigUser?: string;
+  /** Undefined when the certificate is missing. */
+  certificate?: Material<Certificate>;
+  key?: Material<KeyObject>;
+}
+
+export interface Inventory {
+  layout: Layout;
+  root: string;
+  authorities: InventoryItem[];
+  items: InventoryItem[];
+  cluster: ClusterFromManifests;
+}
+
+export interface DiscoverOptions {
+  /** Scan this folder (host path) of PEM files instead of detecting a layout. */
+  path?: string;
+}
+
+const PRIVATE_KEY_BLOCK = /-----BEGIN ((?:RSA |EC )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/;
+
+function readCertificateAt(host: Host, hostPath: string): Material<Certificate> | undefined {
+  const bytes = host.read(hostPath);
+  if (!bytes) return undefined;
+  return materialFromText(hostPath, false, bytes.toString(), parseCertificate);
+}
+
+function readKeyAt(host: Host, hostPath: string): Material<KeyObject> | undefined {
+  const bytes = host.read(hostPath);
+  if (!bytes) return undefined;
+  return materialFromText(hostPath, false, bytes.toString(), keyFromText);
+}
+
+/** A key PEM may share its file with the certificate (the kubelet's rotated client cert). */
+function keyFromText(text: string): KeyObject {
+  return parsePrivateKey(PRIVATE_KEY_BLOCK.exec(text)?.[0] ?? text);
+}
+
+function materialFromText<T>(hostPath: string, embedded: boolean, text: string, parse: (text: string) => T): Material<T> {
+  try {
+    return { hostPath, embedded, value: parse(text) };
+  } catch (error) {
+    return { hostPath, embedded, error: (error as Error).message };
+  }
+}
+
+export function discover(host: Host, options: DiscoverOptions = {}): Inventory {
+  const cluster = readManifests(host);
+  if (options.path) return { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) };
+  const k0s = K0S_PKI_DIRS.find((dir) => host.list(dir).length > 0);
+  if (!host.lstat(PKI_DIR) && k0s) return { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) };
+  return { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) };
+}
+
+function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
+  const authorities: InventoryItem[] = CERTIFICATE_AUTHORITIES.map((ca) => ({
+    name: ca.name,
+    kind: 'ca',
+    expected: true,
+    certificate: readCertificateAt(host, `${PKI_DIR}/${ca.baseName}.crt`),
+    key: readKeyAt(host, `${PKI_DIR}/${ca.baseName}.key`),
+  }));
+  const items: InventoryItem[] = LEAF_CERTIFICATES.map((leaf) => ({
+    name: leaf.name,
+    kind: 'certificate',
+    expected: true,
+    caName: leaf.ca,
+    certificate: readCertificateAt(host, `${PKI_DIR}/${leaf.baseName}.crt`),
+    key: readKeyAt(host, `${PKI_DIR}/${leaf.baseName}.key`),
+  }));
+  for (const spec of KUBECONFIGS) {
+    const hostPath = `${KUBERNETES_DIR}/${spec.name}`;
+    const present = host.read(hostPath) !== undefined;
+    // super-admin.conf exists from 1.29: only missing when the cluster is that new.
+    const expected = spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor);
+    if (!present && !expected) continue;
+    items.push({ name: spec.name, kind: 'kubeconfig', expected, caName: 'ca', ...readKubeconfig(host, hostPath) });
+  }
+  const known = new Set([...authorities, ...items].flatMap((item) => [item.certificate?.hostPath, item.key?.hostPath]).filter(Boolean));
+  // The kubelet's serving cert (self-signed by the kubelet) and anything else in pki/ the catalogue does not name.
+  // In the kubelet's dir only the serving cert and the current client cert count: rotated-out
+  // kubelet-client-<date>.pem files stay on disk by design and are not a problem.
+  const kubeletFiles = pemFilesUnder(host, KUBELET_PKI_DIR).filter((path) => /\/(kubelet\.crt|kubelet-client-current\.pem)$/.test(path));
+  const extras = [...pemFilesUnder(host, PKI_DIR), ...kubeletFiles].filter((path) => !known.has(path));
+  const scanned = classifyScanned(host, extras, authorities);
+  return { authorities: [...authorities, ...scanned.authorities], items: [...items, ...scanned.items] };
+}
+
+interface KubeconfigUser {
+  name?: string;
+  user?: Record<string, string>;
+}
+
+function readKubeconfig(host: Host, hostPath: string): Pick<InventoryItem, 'certificate' | 'key' | 'kubeconfigUser'> {
+  const bytes = host.read(hostPath);
+  if (!bytes) return {};
+  let config: { users?: KubeconfigUser[]; contexts?: { name?: string; context?: { user?: string } }[]; 'current-context'?: string };
+  try {
+    config = parseYaml(bytes.toString()) ?? {};
+  } catch (error) {
+    return { certificate: { hostPath, embedded: true, error: `not valid YAML: ${(error as Error).message}` } };
+  }
+  const contextUser = config.contexts?.find((context) => context.name === config['current-context'])?.context?.user;
+  const users = config.users ?? [];
+  const entry = users.find((user) => user.name === contextUser) ?? users.find((user) => user.user?.['client-certificate-data'] || user.user?.['client-certificate']);
+  const user = entry?.user ?? {};
+  const directory = posix.dirname(hostPath);
+  const resolveRef = (ref: string) => (ref.startsWith('/') ? ref : posix.join(directory, ref));
+  const embeddedOrFile = <T>(dataField: string, fileField: string, parse: (text: string) => T): Material<T> | undefined => {
+    if (user[dataField]) return materialFromText(hostPath, true, Buffer.from(user[dataField]!, 'base64').toString(), parse);
+    if (user[fileField]) {
+      const ref = resolveRef(user[fileField]!);
+      const text = host.read(ref)?.toString();
+      return text === undefined ? { hostPath: ref, embedded: false, error: 'referenced file is missing' } : materialFromText(ref, false, text, parse);
+    }
+    return undefined;
+  };
+  return {
+    kubeconfigUser: entry?.name,
+    certificate: embeddedOrFile('client-certificate-data', 'client-certificate', parseCertificate),
+    key: embeddedOrFile('client-key-data', 'client-key', keyFromText),
+  };
+}
+
+function pemFilesUnder(host: Host, directory: string): string[] {
+  const files: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    for (const name of host.list(dir)) {
+      const path = `${dir}/${name}`;
+      const stats = host.lstat(path);
+      if (stats?.isDirectory() && depth < 4) walk(path, depth + 1);
+      else if ((stats?.isFile() || stats?.isSymbolicLink()) && /\.(crt|pem|cert)$/.test(name) && !name.endsWith('-key.pem')) {
+        if (host.read(path)?.includes('-----BEGIN CERTIFICATE-----')) files.push(path);
+      }
+    }
+  };
+  walk(directory, 0);
+  return files;
+}
+
+/** Key beside a cert: X.crt -> X.key, X.pem -> X-key.pem, or inside the same file. */
+function keyBeside(host: Host, certPath: string): Material<KeyObject> | undefined {
+  const base = certPath.replace(/\.(crt|pem|cert)$/, '');
+  for (const candidate of [`${base}.key`, `${base}-key.pem`]) {
+    const key = readKeyAt(host, candidate);
+    if (key) return key;
+  }
+  const text = host.read(certPath)?.toString() ?? '';
+  return PRIVATE_KEY_BLOCK.test(text) ? materialFromText(certPath, false, text, keyFromText) : undefined;
+}
+
+function classifyScanned(host: Host, paths: string[], knownAuthorities: InventoryItem[]) {
+  const authorities: InventoryItem[] = [];
+  const leaves: InventoryItem[] = [];
+  for (const path of paths) {
+    const certificate = readCertificateAt(host, path);
+    const item: InventoryItem = { name: path, kind: 'certificate', expected: false, certificate, key: keyBeside(host, path) };
+    if (certificate?.value?.isCA) authorities.push({ ...item, kind: 'ca' });
+    else leaves.push(item);
+  }
+  const allAuthorities = [...knownAuthorities, ...authorities];
+  for (const leaf of leaves) {
+    const certificate = leaf.certificate?.value;
+    if (!certificate) continue;
+    const signer = allAuthorities.find((ca) => ca.certificate?.value && isIssuedBy(certificate, ca.certificate.value));
+    // A self-signed leaf (the kubelet's serving cert) has no CA to check against.
+    if (signer) leaf.caName = signer.name;
+  }
+  return { authorities, items: leaves };
+}
+
+function scanFolder(host: Host, directory: string) {
+  return classifyScanned(host, pemFilesUnder(host, directory), []);
+}

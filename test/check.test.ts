@@ -1,0 +1,194 @@
+// `check` on the real expired fixtures, compared file by file with openssl,
+// and on generated trees for the statuses the fixtures do not show.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { readFileSync, readlinkSync, writeFileSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { createHost } from '../lib/host/host.js';
+import { writeTree } from '../lib/host/tree.js';
+import { checkInventory, checkExitCode, CheckReport } from '../lib/ops/check.js';
+import { discover } from '../lib/ops/discover.js';
+import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { FIXTURES, fixtureRoot, runCli, tempDir } from './helpers/env.js';
+
+const NOW = new Date('2026-11-25T00:00:00Z');
+const DAY = 86_400_000;
+
+async function opensslEndDate(file: string): Promise<Date> {
+  const { stdout } = await execa('openssl', ['x509', '-enddate', '-noout', '-in', file]);
+  return new Date(stdout.replace('notAfter=', ''));
+}
+
+function checkRoot(root: string, now = NOW, warnMs = 30 * DAY): CheckReport {
+  return checkInventory(discover(createHost({ root, now: () => now })), { now, warnMs });
+}
+
+describe('check', () => {
+  for (const fixture of FIXTURES) {
+    describe(`on the real ${fixture} tree`, () => {
+      let root: string;
+      let report: CheckReport;
+      before(() => {
+        root = fixtureRoot(fixture);
+        report = checkRoot(root);
+      });
+
+      it('shows every leaf EXPIRED and every CA OK', () => {
+        expect(report.certificates.map((entry) => entry.name)).to.include.members([
+          'apiserver', 'apiserver-kubelet-client', 'front-proxy-client', 'etcd-server', 'etcd-peer',
+          'etcd-healthcheck-client', 'apiserver-etcd-client', 'admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf',
+        ]);
+        for (const entry of report.certificates) expect(entry.status, entry.name).to.equal('EXPIRED');
+        expect(report.authorities.map((entry) => [entry.name, entry.status])).to.deep.equal([
+          ['ca', 'OK'], ['front-proxy-ca', 'OK'], ['etcd-ca', 'OK'],
+        ]);
+        expect(checkExitCode(report)).to.equal(11);
+      });
+
+      it('matches openssl x509 -enddate file by file', async () => {
+        const files = [...report.certificates, ...report.authorities].filter((entry) => entry.kubeconfig === null);
+        expect(files.length).to.equal(10);
+        for (const entry of files) {
+          const real = join(root, entry.path!);
+          expect(new Date(entry.notAfter!).getTime(), entry.name).to.equal((await opensslEndDate(real)).getTime());
+        }
+      });
+
+      it('includes the kubeconfig-embedded client certs, with the dates openssl reads from them', async () => {
+        const dir = tempDir();
+        for (const entry of report.certificates.filter((item) => item.kubeconfig)) {
+          expect(entry.kubeconfig!.embedded, entry.name).to.equal(true);
+          const config = parseYaml(readFileSync(join(root, 'etc/kubernetes', entry.name), 'utf8'));
+          const pem = Buffer.from(config.users[0].user['client-certificate-data'], 'base64');
+          writeFileSync(join(dir, 'c.pem'), pem);
+          expect(new Date(entry.notAfter!).getTime(), entry.name).to.equal((await opensslEndDate(join(dir, 'c.pem'))).getTime());
+          expect(entry.kubeconfig!.user).to.equal(config.users[0].name);
+        }
+      });
+
+      it('the CLI prints the kubeadm-style table and exits 11; --json has the documented fields', async () => {
+        const table = await runCli(['check', '--root', root]);
+        expect(table.exitCode).to.equal(11);
+        expect(table.stdout).to.match(/^CERTIFICATE\s+EXPIRES\s+RESIDUAL TIME\s+CERTIFICATE AUTHORITY\s+EXTERNALLY MANAGED\s+STATUS/);
+        expect(table.stdout).to.match(/apiserver\s+\w{3} \d+, \d{4} \d\d:\d\d UTC\s+<invalid>\s+ca\s+no\s+EXPIRED/);
+        const json = await runCli(['check', '--root', root, '--json']);
+        const parsed = JSON.parse(json.stdout) as CheckReport;
+        expect(parsed.schemaVersion).to.equal(1);
+        for (const entry of parsed.certificates) {
+          expect(entry).to.have.all.keys('name', 'kind', 'path', 'kubeconfig', 'certificateAuthority', 'externallyManaged', 'subject', 'issuer', 'sans', 'serial', 'serialDecimal', 'notBefore', 'notAfter', 'secondsLeft', 'status', 'problems');
+          expect(entry.secondsLeft).to.be.below(0);
+        }
+        expect(json.stdout).to.not.match(/PRIVATE KEY|client-key-data/);
+      });
+    });
+  }
+
+  describe('statuses on generated trees', () => {
+    let root: string;
+    before(async () => {
+      root = tempDir();
+      writeTree(root, await buildSandboxTree({ now: NOW, key: { algo: 'ecdsa', size: 256 }, expiredDaysAgo: -20 }));
+    });
+
+    it('WARN within --warn, OK beyond it, exit codes 10 and 0', () => {
+      expect(checkExitCode(checkRoot(root, NOW, 30 * DAY))).to.equal(10);
+      const report = checkRoot(root, NOW, 10 * DAY);
+      expect(report.certificates.every((entry) => entry.status === 'OK'), JSON.stringify(report.summary)).to.equal(true);
+      expect(checkExitCode(report)).to.equal(0);
+    });
+
+    it('finds the kubelet client cert through the absolute kubelet-client-current.pem symlink under --root', () => {
+      const kubelet = checkRoot(root).certificates.find((entry) => entry.name === 'kubelet.conf')!;
+      expect(kubelet.kubeconfig!.embedded).to.equal(false);
+      expect(kubelet.path).to.equal('/var/lib/kubelet/pki/kubelet-client-current.pem');
+      expect(kubelet.subject).to.equal('O=system:nodes, CN=system:node:demo-master');
+    });
+
+    it('MISSING, KEY-MISMATCH, CHAIN-BROKEN, NOT-YET-VALID, EXTERNALLY MANAGED', () => {
+      const tree = root;
+      const pki = join(tree, 'etc/kubernetes/pki');
+      const saved = {
+        scheduler: readFileSync(join(tree, 'etc/kubernetes/scheduler.conf')),
+        peerKey: readFileSync(join(pki, 'etcd/peer.key')),
+        frontProxy: readFileSync(join(pki, 'front-proxy-client.crt')),
+        frontProxyKey: readFileSync(join(pki, 'front-proxy-client.key')),
+        etcdCaKey: readFileSync(join(pki, 'etcd/ca.key')),
+      };
+      try {
+        rmSync(join(tree, 'etc/kubernetes/scheduler.conf'));
+        writeFileSync(join(pki, 'etcd/peer.key'), readFileSync(join(pki, 'etcd/server.key')));
+        // A cert+key pair signed by the main CA where the front-proxy CA should have signed.
+        writeFileSync(join(pki, 'front-proxy-client.crt'), readFileSync(join(pki, 'apiserver-kubelet-client.crt')));
+        writeFileSync(join(pki, 'front-proxy-client.key'), readFileSync(join(pki, 'apiserver-kubelet-client.key')));
+        rmSync(join(pki, 'etcd/ca.key'));
+        const report = checkRoot(tree);
+        const status = (name: string) => report.certificates.find((entry) => entry.name === name)!;
+        expect(status('scheduler.conf').status).to.equal('MISSING');
+        expect(status('etcd-peer').status).to.equal('KEY-MISMATCH');
+        expect(status('front-proxy-client').status).to.equal('CHAIN-BROKEN');
+        expect(status('etcd-server').externallyManaged).to.equal(true);
+        expect(report.authorities.find((entry) => entry.name === 'etcd-ca')!.externallyManaged).to.equal(true);
+        expect(status('apiserver').externallyManaged).to.equal(false);
+        const early = checkRoot(tree, new Date(NOW.getTime() - 500 * DAY));
+        expect(early.certificates.find((entry) => entry.name === 'apiserver')!.status).to.equal('NOT-YET-VALID');
+      } finally {
+        writeFileSync(join(tree, 'etc/kubernetes/scheduler.conf'), saved.scheduler);
+        writeFileSync(join(pki, 'etcd/peer.key'), saved.peerKey);
+        writeFileSync(join(pki, 'front-proxy-client.crt'), saved.frontProxy);
+        writeFileSync(join(pki, 'front-proxy-client.key'), saved.frontProxyKey);
+        writeFileSync(join(pki, 'etcd/ca.key'), saved.etcdCaKey);
+      }
+    });
+
+    it('a dangling kubelet symlink and a truncated PEM are reported, not skipped', () => {
+      const link = join(root, 'var/lib/kubelet/pki/kubelet-client-current.pem');
+      const target = readlinkSync(link); // absolute, as the kubelet writes it: resolve under root
+      const apiserver = join(root, 'etc/kubernetes/pki/apiserver.crt');
+      const original = readFileSync(apiserver);
+      try {
+        unlinkSync(link);
+        symlinkSync('/var/lib/kubelet/pki/nope.pem', link);
+        writeFileSync(apiserver, original.subarray(0, 300));
+        const report = checkRoot(root);
+        expect(report.certificates.find((entry) => entry.name === 'kubelet.conf')!.status).to.equal('UNREADABLE');
+        const api = report.certificates.find((entry) => entry.name === 'apiserver')!;
+        expect(api.status).to.equal('UNREADABLE');
+        expect(api.problems.join(' ')).to.match(/apiserver\.crt.*(truncated|END)/);
+      } finally {
+        unlinkSync(link);
+        symlinkSync(target, link);
+        writeFileSync(apiserver, original);
+      }
+    });
+
+    it('--prometheus writes x509-certificate-exporter metrics atomically', async () => {
+      const out = join(tempDir(), 'textfile', 'rescue-kit.prom');
+      const result = await runCli(['check', '--root', root, '--prometheus', out, '--json']);
+      expect(result.exitCode).to.equal(10);
+      const text = readFileSync(out, 'utf8');
+      expect(text).to.include('# TYPE x509_cert_not_after gauge');
+      expect(text).to.match(/x509_cert_not_after\{filepath="\/etc\/kubernetes\/pki\/apiserver.crt",subject_CN="kube-apiserver",issuer_CN="kubernetes",serial_number="\d+"\} \d{10}/);
+      expect(text).to.match(/x509_cert_expired\{filepath="\/etc\/kubernetes\/admin.conf",subject_CN="kubernetes-admin",issuer_CN="kubernetes",serial_number="\d+",embedded_kind="user",embedded_key="kubernetes-admin"\} 0/);
+      const samples = text.split('\n').filter((line) => line.startsWith('x509_cert_not_after{'));
+      expect(samples.length).to.equal(14);
+    });
+  });
+
+  it('--path scans a folder of PEMs (a binary-install cluster) and matches CAs by signature', async () => {
+    const root = tempDir();
+    const dir = join(root, 'opt/k8s/ssl');
+    const ca = await runCli(['ca', 'init', '--csr', 'templates/binary/ca-csr.json', '--out', join(dir, 'ca')]);
+    expect(ca.exitCode, ca.stderr).to.equal(0);
+    const leaf = await runCli(['issue', 'templates/binary/apiserver-csr.json', '--ca', join(dir, 'ca.pem'), '--ca-key', join(dir, 'ca-key.pem'), '--profile', 'kubernetes', '--hostname', '10.0.0.1,kubernetes', '--validity', '10d', '--out', join(dir, 'apiserver')]);
+    expect(leaf.exitCode, leaf.stderr).to.equal(0);
+    const result = await runCli(['check', '--root', root, '--path', '/opt/k8s/ssl', '--json']);
+    const report = JSON.parse(result.stdout) as CheckReport;
+    expect(report.layout).to.equal('folder');
+    expect(report.authorities.map((entry) => entry.name)).to.deep.equal(['/opt/k8s/ssl/ca.pem']);
+    const apiserver = report.certificates.find((entry) => entry.name === '/opt/k8s/ssl/apiserver.pem')!;
+    expect(apiserver.certificateAuthority).to.equal('/opt/k8s/ssl/ca.pem');
+    expect(apiserver.status).to.equal('WARN');
+    expect(result.exitCode).to.equal(10);
+  });
+});
