@@ -2,17 +2,9 @@
 // The CLI's composition root: commander wiring only. Each command's module is
 // imported when it runs, so `--help` and `--version` stay fast.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { ExitCode, isRescueError } from '../errors.js';
+import { version } from './version.js';
 
-function version(): string {
-  try {
-    const url = new URL('../../../package.json', import.meta.url);
-    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-  } catch {
-    return process.env.RESCUE_KIT_VERSION ?? 'unknown';
-  }
-}
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -27,7 +19,7 @@ export function buildProgram(): Command {
   ca.command('init')
     .description('create a self-signed CA from a CSR JSON (like cfssl gencert -initca | cfssljson -bare)')
     .requiredOption('--csr <file>', 'CSR JSON (cfssl format), e.g. templates/kubeadm/ca-csr.json')
-    .requiredOption('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
+    .option('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
     .option('--var <NAME=value>', 'fill ${NAME} in the template (repeatable)', collect)
     .option('--json', 'print {cert,key,csr} to stdout as cfssl does (pipe to cfssljson) instead of writing files')
     .option('--force', 'overwrite existing output files')
@@ -86,6 +78,37 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit status: 0 all OK, 10 something expires within --warn, 11 something expired, missing or broken.')
     .action(async (options) => (await import('./commands/check.js')).check(options));
 
+  const backup = program.command('backup').description('back up pki, kubeconfigs, manifests, kubelet pki and etcd; verify a backup');
+  backup
+    .command('create', { isDefault: true })
+    .description('write one .tar.gz (0600) with a manifest of every file\'s sha256 (default command)')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--out <file>', 'archive path (default /var/lib/rescue-kit/backups/<host>-<time>.tar.gz under --root)')
+    .option('--encrypt', 'encrypt with AES-256-GCM (scrypt key from a passphrase)')
+    .option('--passphrase-file <file>', 'read the passphrase from FILE instead of asking')
+    .option('--no-etcd', 'do not snapshot or copy etcd')
+    .option('--json', 'print a JSON summary')
+    .action(async (options) => (await import('./commands/backup.js')).backup(options));
+  backup
+    .command('verify')
+    .description('re-read an archive: every sha256 against the manifest, and the etcd snapshot (etcdctl snapshot status)')
+    .argument('<file>', 'backup archive')
+    .option('--passphrase-file <file>', 'passphrase for an encrypted backup')
+    .option('--json', 'print a JSON summary')
+    .action(async (file, options) => (await import('./commands/backup.js')).backupVerify(file, options));
+
+  program
+    .command('restore')
+    .description('restore a backup byte for byte (after backing up the current state); refuses unsafe archives')
+    .argument('<file>', 'backup archive')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--dry-run', 'show what would change and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--include-etcd', 'also restore a copied etcd data dir')
+    .option('--passphrase-file <file>', 'passphrase for an encrypted backup')
+    .option('--json', 'print the plan as JSON')
+    .action(async (file, options) => (await import('./commands/backup.js')).restore(file, options));
+
   program
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
@@ -102,7 +125,8 @@ export async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      // Help that was asked for exits 0; help shown because a (sub)command was missing is a usage error.
+      if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) && error.exitCode === 0) return ExitCode.ok;
       return ExitCode.usage;
     }
     if (isRescueError(error)) {

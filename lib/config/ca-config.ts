@@ -83,16 +83,18 @@ function resolveProfile(name: string, json: SigningProfileJson, fallback: Signin
   if (!usageList || usageList.length === 0) {
     throw new RescueError('INVALID_CONFIG', `${at}: no "usages"`, { hint: 'add e.g. "usages": ["signing", "key encipherment", "server auth"]' });
   }
-  const prefixed = <T>(fn: () => T): T => {
+  // Name the JSON path of the field at fault (the profile's, or the default's it inherits).
+  const prefixed = <T>(field: string, fn: () => T): T => {
+    const where = field in json ? `${at}/${field}` : `/signing/default/${field}`;
     try {
       return fn();
     } catch (error) {
-      if (error instanceof RescueError) throw new RescueError(error.code, `${at}: ${error.message}`, { hint: error.hint, cause: error });
+      if (error instanceof RescueError) throw new RescueError(error.code, `${where}: ${error.message}`, { hint: error.hint, cause: error });
       throw error;
     }
   };
-  const durationMs = prefixed(() => parseDuration(expiry, 'expiry'));
-  const usages = prefixed(() => parseUsages(usageList));
+  const durationMs = prefixed('expiry', () => parseDuration(expiry, 'expiry'));
+  const usages = prefixed('usages', () => parseUsages(usageList));
   const constraint = json.ca_constraint;
   const isCA = constraint?.is_ca ?? false;
   const maxPathLen = !isCA ? undefined : constraint?.max_path_len_zero ? 0 : (constraint?.max_path_len ?? -1) >= 0 ? constraint!.max_path_len : undefined;

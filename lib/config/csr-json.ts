@@ -86,6 +86,14 @@ export function loadCsrJson(text: string, file = 'csr.json', vars: Record<string
 /** cfssl's -hostname: comma-separated, replaces the CSR hosts. We trim; empty entries are an error. */
 export function parseHostnameFlag(value: string): string[] {
   const hosts = value.split(',').map((host) => host.trim());
-  classifyHosts(hosts); // throws INVALID_HOST naming the bad entry
+  try {
+    classifyHosts(hosts);
+  } catch (error) {
+    if (error instanceof RescueError) {
+      const message = error.message.replace(/^hosts\[(\d+)\]/, (_, index: string) => `entry ${Number(index) + 1}`);
+      throw new RescueError(error.code, `--hostname: ${message}`, { hint: error.hint });
+    }
+    throw error;
+  }
   return hosts;
 }

@@ -1,0 +1,116 @@
+// `rescue-kit backup`, `backup verify`, `restore`.
+import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExitCode, RescueError } from '../../errors.js';
+import { createHost } from '../../host/host.js';
+import { readArchive } from '../../ops/archive-reader.js';
+import { isEncrypted } from '../../ops/archive-crypto.js';
+import { createBackup, defaultBackupPath } from '../../ops/backup.js';
+import { SNAPSHOT_PATH } from '../../ops/backup-manifest.js';
+import { checkInventory } from '../../ops/check.js';
+import { discover } from '../../ops/discover.js';
+import { snapshotStatus } from '../../ops/etcd.js';
+import { applyRestore, planRestore, verifyRestored } from '../../ops/restore.js';
+import { readFileSync } from 'node:fs';
+import { green, printJson, red, say, table, warn } from '../output.js';
+import { readPassphrase } from './passphrase.js';
+import { version } from '../version.js';
+import { confirmOrAbort } from './confirm.js';
+
+export interface BackupCommandOptions {
+  root: string;
+  out?: string;
+  encrypt?: boolean;
+  passphraseFile?: string;
+  etcd: boolean;
+  json?: boolean;
+}
+
+export async function backup(options: BackupCommandOptions): Promise<void> {
+  const host = createHost({ root: options.root });
+  const passphrase = options.encrypt ? await readPassphrase(options, true) : undefined;
+  const check = checkInventory(discover(host), { now: host.now(), warnMs: 30 * 86_400_000 });
+  const started = Date.now();
+  const result = await createBackup(host, { out: options.out, passphrase, etcd: options.etcd ? 'auto' : 'skip', check, version: version(), log: say });
+  result.manifest.warnings.forEach(warn);
+  const files = result.manifest.entries.filter((entry) => entry.type === 'file').length;
+  if (options.json) return printJson({ archive: result.archive, bytes: result.bytes, files, etcd: result.manifest.etcd, encrypted: result.manifest.encrypted, warnings: result.manifest.warnings });
+  say(`${files} files, etcd: ${result.manifest.etcd.method}, ${(result.bytes / 1e6).toFixed(1)} MB${passphrase ? ', encrypted' : ''}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.stdout.write(`${result.archive}\n`);
+}
+
+async function passphraseFor(file: string, options: { passphraseFile?: string }): Promise<string | undefined> {
+  const head = readFileSync(file).subarray(0, 64);
+  return isEncrypted(head) ? readPassphrase(options, false) : undefined;
+}
+
+export async function backupVerify(file: string, options: { passphraseFile?: string; json?: boolean }): Promise<void> {
+  const host = createHost();
+  const passphrase = await passphraseFor(file, options);
+  const scratch = mkdtempSync(join(tmpdir(), 'rescue-kit-verify-'));
+  try {
+    const snapshotFile = join(scratch, 'snapshot.db');
+    const contents = await readArchive(file, {
+      passphrase,
+      sink: (entry) => (entry.path === SNAPSHOT_PATH ? createWriteStream(snapshotFile, { mode: 0o600 }) : undefined),
+    });
+    const files = contents.entries.filter((entry) => entry.type === 'file');
+    let snapshot: { ok: boolean; detail: string } | undefined;
+    if (contents.manifest.etcd.method === 'snapshot') {
+      snapshot = await snapshotStatus(host, snapshotFile);
+      if (!snapshot.ok) process.exitCode = ExitCode.invalidInput;
+    }
+    const summary = {
+      archive: file,
+      ok: !snapshot || snapshot.ok,
+      files: files.length,
+      bytes: files.reduce((sum, entry) => sum + entry.size, 0),
+      createdAt: contents.manifest.createdAt,
+      hostname: contents.manifest.hostname,
+      etcd: { ...contents.manifest.etcd, snapshotStatus: snapshot?.detail },
+    };
+    if (options.json) return printJson(summary);
+    say(`${green('OK')}: ${files.length} files match the manifest (sha256), made ${summary.createdAt} on ${summary.hostname}`);
+    if (snapshot) say(snapshot.ok ? `${green('OK')}: etcd snapshot: ${snapshot.detail}` : `${red('FAILED')}: etcd snapshot: ${snapshot.detail}`);
+    else say(`etcd: ${contents.manifest.etcd.method}${contents.manifest.etcd.note ? ` (${contents.manifest.etcd.note})` : ''}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export interface RestoreCommandOptions {
+  root: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  includeEtcd?: boolean;
+  passphraseFile?: string;
+  json?: boolean;
+}
+
+export async function restore(file: string, options: RestoreCommandOptions): Promise<void> {
+  const host = createHost({ root: options.root });
+  const passphrase = await passphraseFor(file, options);
+  const plan = await planRestore(host, file, { passphrase, includeEtcd: options.includeEtcd });
+  const changes = plan.items.filter((item) => item.action !== 'unchanged' && item.action !== 'skip');
+  if (options.json) printJson({ archive: file, counts: plan.counts, changes });
+  else {
+    say(`restore ${file} (made ${plan.contents.manifest.createdAt} on ${plan.contents.manifest.hostname}) into ${host.root}`);
+    if (changes.length) say(table(['ACTION', 'TYPE', 'PATH'], changes.map((item) => [item.action, item.type, `/${item.path}`])));
+    say(Object.entries(plan.counts).map(([action, count]) => `${action}: ${count}`).join(', '));
+  }
+  if (options.dryRun) return;
+  if (!changes.length) return say('nothing to change');
+  await confirmOrAbort(options.yes, `restore ${changes.length} paths under ${host.root}?`);
+  // Take the current state first, so the restore itself can be undone.
+  const before = await createBackup(host, { out: defaultBackupPath(host, 'pre-restore'), etcd: 'skip', version: version(), check: null }).catch((error: Error) => {
+    throw new RescueError('ABORTED', `could not back up the current state before restoring (${error.message}); nothing was changed`, { hint: 'free space under /var/lib/rescue-kit/backups or pass a writable --root' });
+  });
+  say(`current state saved: ${before.archive}`);
+  await applyRestore(host, plan, { passphrase });
+  const problems = verifyRestored(host, plan);
+  if (problems.length) {
+    throw new RescueError('INTERNAL', `restored tree differs from the backup at: ${problems.slice(0, 5).join(', ')}`, { hint: `the previous state is in ${before.archive}` });
+  }
+  say(`${green('restored')}: ${changes.length} paths; the tree now matches the backup byte for byte. Undo with: rescue-kit restore ${before.archive} --root ${options.root}`);
+}
