@@ -20,11 +20,38 @@ export interface Host {
   resolveLinks(hostPath: string): string | undefined;
   /** Entries of a directory (names), [] when absent. */
   list(hostPath: string): string[];
+  /** Run a program (never through a shell). Never throws for a non-zero exit; a missing binary gives exitCode 127. */
+  run(command: string, args: string[], options?: RunOptions): Promise<RunResult>;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+async function runWithExeca(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const { execa } = await import('execa');
+  const result = await execa(command, args, { reject: false, timeout: options.timeoutMs, env: options.env, stdin: 'ignore' });
+  const missing = (result as { code?: string }).code === 'ENOENT';
+  return {
+    exitCode: missing ? 127 : (result.exitCode ?? 1),
+    stdout: String(result.stdout ?? ''),
+    stderr: missing ? `${command}: not found` : String(result.stderr ?? ''),
+    timedOut: Boolean(result.timedOut),
+  };
 }
 
 export interface HostOptions {
   root?: string;
   now?: () => Date;
+  run?: Host['run'];
 }
 
 export function createHost(options: HostOptions = {}): Host {
@@ -62,6 +89,7 @@ export function createHost(options: HostOptions = {}): Host {
   return {
     root,
     now,
+    run: options.run ?? runWithExeca,
     real,
     hostPath,
     lstat,

@@ -102,15 +102,19 @@ export async function restore(file: string, options: RestoreCommandOptions): Pro
   if (options.dryRun) return;
   if (!changes.length) return say('nothing to change');
   await confirmOrAbort(options.yes, `restore ${changes.length} paths under ${host.root}?`);
-  // Take the current state first, so the restore itself can be undone.
-  const before = await createBackup(host, { out: defaultBackupPath(host, 'pre-restore'), etcd: 'skip', version: version(), check: null }).catch((error: Error) => {
-    throw new RescueError('ABORTED', `could not back up the current state before restoring (${error.message}); nothing was changed`, { hint: 'free space under /var/lib/rescue-kit/backups or pass a writable --root' });
-  });
-  say(`current state saved: ${before.archive}`);
+  // Take the current state first, so the restore itself can be undone (unless there is nothing left to take).
+  let before: string | undefined;
+  if (host.lstat('/etc/kubernetes')) {
+    const saved = await createBackup(host, { out: defaultBackupPath(host, 'pre-restore'), etcd: 'skip', version: version(), check: null }).catch((error: Error) => {
+      throw new RescueError('ABORTED', `could not back up the current state before restoring (${error.message}); nothing was changed`, { hint: 'free space under /var/lib/rescue-kit/backups or pass a writable --root' });
+    });
+    before = saved.archive;
+    say(`current state saved: ${before}`);
+  } else say('no /etc/kubernetes on this host: nothing to save before restoring');
   await applyRestore(host, plan, { passphrase });
   const problems = verifyRestored(host, plan);
   if (problems.length) {
-    throw new RescueError('INTERNAL', `restored tree differs from the backup at: ${problems.slice(0, 5).join(', ')}`, { hint: `the previous state is in ${before.archive}` });
+    throw new RescueError('INTERNAL', `restored tree differs from the backup at: ${problems.slice(0, 5).join(', ')}`, { hint: before ? `the previous state is in ${before}` : undefined });
   }
-  say(`${green('restored')}: ${changes.length} paths; the tree now matches the backup byte for byte. Undo with: rescue-kit restore ${before.archive} --root ${options.root}`);
+  say(`${green('restored')}: ${changes.length} paths; the tree now matches the backup byte for byte.${before ? ` Undo with: rescue-kit restore ${before} --root ${options.root}` : ''}`);
 }

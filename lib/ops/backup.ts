@@ -1,0 +1,191 @@
+// `backup`: one .tar.gz (0600, optionally encrypted) with /etc/kubernetes, the
+// kubelet's pki, an etcd snapshot (or, when etcd does not answer, its data dir
+// with a warning), and a manifest of every file's sha256, mode and owner.
+import { closeSync, constants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, constants as zlibConstants } from 'node:zlib';
+import { RescueError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { encryptStream } from './archive-crypto.js';
+import { BACKUP_PATHS, BackupManifest, DEFAULT_BACKUP_DIR, ManifestEntry, MANIFEST_PATH, SNAPSHOT_PATH } from './backup-manifest.js';
+import type { CheckReport } from './check.js';
+import { etcdClient, etcdctl, etcdHealthy } from './etcd.js';
+import { ClusterFromManifests, readManifests } from './manifests.js';
+import { metaOf, TarWriter } from './tar-writer.js';
+
+export interface BackupOptions {
+  /** Archive file (real path). Default: ROOT/var/lib/rescue-kit/backups/<host>-<time>.tar.gz */
+  out?: string;
+  passphrase?: string;
+  /** 'auto': snapshot when etcd answers, else copy the data dir; 'skip': no etcd. */
+  etcd?: 'auto' | 'skip';
+  check?: CheckReport | null;
+  version: string;
+  /** Extra host paths (tests, custom layouts). */
+  paths?: string[];
+  /** gzip level (default 6, like tar czf). */
+  level?: number;
+  log?: (message: string) => void;
+}
+
+export interface BackupResult {
+  archive: string;
+  manifest: BackupManifest;
+  bytes: number;
+}
+
+export function defaultBackupPath(host: Host, label = ''): string {
+  const stamp = host.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return host.real(`${DEFAULT_BACKUP_DIR}/${hostname()}-${stamp}${label ? `-${label}` : ''}.tar.gz`);
+}
+
+interface Walked {
+  hostPath: string;
+  type: ManifestEntry['type'];
+}
+
+function walk(host: Host, hostPath: string, out: Walked[], warnings: string[]): void {
+  const stats = host.lstat(hostPath);
+  if (!stats) return;
+  if (stats.isSymbolicLink()) out.push({ hostPath, type: 'symlink' });
+  else if (stats.isFile()) out.push({ hostPath, type: 'file' });
+  else if (stats.isDirectory()) {
+    out.push({ hostPath, type: 'directory' });
+    for (const name of readdirSync(host.real(hostPath)).sort()) walk(host, `${hostPath}/${name}`, out, warnings);
+  } else warnings.push(`skipped ${hostPath}: not a regular file, directory or symlink`);
+}
+
+export async function createBackup(host: Host, options: BackupOptions): Promise<BackupResult> {
+  const log = options.log ?? (() => {});
+  const cluster = readManifests(host);
+  const warnings: string[] = [];
+  const walked: Walked[] = [];
+  for (const path of options.paths ?? BACKUP_PATHS) walk(host, path, walked, warnings);
+  if (!walked.some((entry) => entry.hostPath.startsWith('/etc/kubernetes/'))) {
+    throw new RescueError('FILE_NOT_FOUND', `nothing to back up: ${host.real('/etc/kubernetes')} is empty or missing`, {
+      hint: 'check --root (it should hold etc/kubernetes)',
+    });
+  }
+
+  // etcd first: a snapshot is consistent; a data-dir copy of a running etcd may not be.
+  const etcd = await etcdForBackup(host, cluster, options.etcd ?? 'auto', warnings, log);
+  if (etcd.method === 'data-dir') walk(host, etcd.dataDir!, walked, warnings);
+
+  const archive = options.out ?? defaultBackupPath(host);
+  mkdirSync(dirname(archive), { recursive: true, mode: 0o700 });
+  const temp = join(dirname(archive), `.${basename(archive)}.${process.pid}.tmp`);
+  const manifest: BackupManifest = {
+    schemaVersion: 1,
+    tool: { name: 'rescue-kit', version: options.version },
+    hostname: hostname(),
+    createdAt: host.now().toISOString(),
+    root: host.root,
+    encrypted: Boolean(options.passphrase),
+    etcd: { method: etcd.method, dataDir: etcd.dataDir, endpoint: etcd.endpoint, note: etcd.note },
+    entries: [],
+    warnings,
+    check: options.check ?? null,
+  };
+  const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
+  const tar = new TarWriter(tarStream);
+  const stages: (PassThrough | Transform | ReturnType<typeof createGzip>)[] = [tarStream, createGzip({ level: options.level ?? 6, chunkSize: 1 << 17, strategy: zlibConstants.Z_DEFAULT_STRATEGY })];
+  if (options.passphrase) stages.push(encryptStream(options.passphrase));
+  // The archive holds every private key: created 0600 from the first byte.
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  const sink = createWriteStream('', { fd, autoClose: false });
+  const writing = pipeline([...stages, sink] as unknown as [PassThrough, ...Transform[]]);
+  try {
+    for (const entry of walked) await archiveEntry(host, tar, entry, manifest, warnings);
+    if (etcd.snapshotFile) {
+      const stats = statSync(etcd.snapshotFile);
+      const { sha256 } = await tar.addFile(SNAPSHOT_PATH, etcd.snapshotFile, stats.size, { ...metaOf(stats), mode: 0o600 });
+      manifest.entries.push({ path: SNAPSHOT_PATH, type: 'file', mode: 0o600, uid: stats.uid, gid: stats.gid, size: stats.size, sha256 });
+    }
+    await tar.addBuffer(MANIFEST_PATH, Buffer.from(JSON.stringify(manifest, null, 2)), { mode: 0o600, uid: 0, gid: 0, mtime: host.now() });
+    await tar.finish();
+    await writing;
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temp, archive);
+  } catch (error) {
+    tarStream.destroy();
+    try {
+      closeSync(fd);
+    } catch {}
+    try {
+      unlinkSync(temp);
+    } catch {}
+    throw error;
+  } finally {
+    etcd.dispose();
+  }
+  log(`backup written: ${archive}`);
+  return { archive, manifest, bytes: statSync(archive).size };
+}
+
+async function archiveEntry(host: Host, tar: TarWriter, entry: Walked, manifest: BackupManifest, warnings: string[]): Promise<void> {
+  const real = host.real(entry.hostPath);
+  const stats = lstatSync(real);
+  const meta = metaOf(stats);
+  const path = entry.hostPath.replace(/^\//, '');
+  const base = { path, type: entry.type, mode: meta.mode, uid: meta.uid, gid: meta.gid };
+  if (entry.type === 'directory') {
+    await tar.addDirectory(path, meta);
+    manifest.entries.push({ ...base, size: 0 });
+  } else if (entry.type === 'symlink') {
+    const target = readlinkSync(real);
+    await tar.addSymlink(path, target, meta);
+    manifest.entries.push({ ...base, size: 0, target });
+  } else {
+    const { sha256, changed } = await tar.addFile(path, real, stats.size, meta);
+    if (changed) warnings.push(`${entry.hostPath} changed size while it was archived (stop the writer for a consistent copy)`);
+    manifest.entries.push({ ...base, size: stats.size, sha256 });
+  }
+}
+
+interface EtcdForBackup {
+  method: BackupManifest['etcd']['method'];
+  snapshotFile?: string;
+  dataDir?: string;
+  endpoint?: string;
+  note?: string;
+  dispose(): void;
+}
+
+async function etcdForBackup(host: Host, cluster: ClusterFromManifests, mode: 'auto' | 'skip', warnings: string[], log: (message: string) => void): Promise<EtcdForBackup> {
+  const dataDir = cluster.etcd?.dataDir ?? '/var/lib/etcd';
+  if (mode === 'skip') return { method: 'none', note: 'etcd skipped (--no-etcd)', dispose() {} };
+  const client = await etcdClient(host, cluster);
+  if (client) {
+    const health = await etcdHealthy(host, client);
+    if (health.exitCode === 0) {
+      const dir = mkdtempSync(join(tmpdir(), 'rescue-kit-snapshot-'));
+      const file = join(dir, 'snapshot.db');
+      log(`etcd answers at ${client.endpoints[0]}${client.temporary ? ' (with a temporary client cert: the pki ones have expired)' : ''}: taking a snapshot`);
+      const saved = await etcdctl(host, client, ['snapshot', 'save', file], 30 * 60_000);
+      client.dispose();
+      if (saved.exitCode === 0) {
+        return { method: 'snapshot', snapshotFile: file, endpoint: client.endpoints[0], dispose: () => rmSync(dir, { recursive: true, force: true }) };
+      }
+      rmSync(dir, { recursive: true, force: true });
+      warnings.push(`etcdctl snapshot save failed: ${saved.stderr.trim().split('\n').pop()}`);
+    } else {
+      client.dispose();
+      const reason = health.exitCode === 127 ? 'etcdctl is not installed' : `etcd does not answer at ${client.endpoints[0]}`;
+      log(`${reason}; falling back to a copy of the data dir`);
+      warnings.push(`${reason}: copied the etcd data dir instead of a snapshot`);
+    }
+  } else {
+    warnings.push('no usable etcd client certificate (and no etcd CA key to mint one): copied the etcd data dir instead of a snapshot');
+  }
+  if (!host.lstat(dataDir)) {
+    warnings.push(`etcd data dir ${dataDir} not found: the backup has no etcd data`);
+    return { method: 'none', note: `no snapshot and no ${dataDir}`, dispose() {} };
+  }
+  warnings.push(`the copy of ${dataDir} is only consistent if etcd was stopped while it was taken`);
+  return { method: 'data-dir', dataDir, note: 'file copy of the data dir: consistent only if etcd was stopped', dispose() {} };
+}
