@@ -30,6 +30,8 @@ const codeClass = {
   UNSAFE_ARCHIVE: 'invalidInput',
   ETCD_UNAVAILABLE: 'precondition',
   ABORTED: 'failedNothingChanged',
+  FAILED_ROLLED_BACK: 'failedPartialChange',
+  INTERRUPTED_RUN: 'precondition',
   CA_MISMATCH: 'invalidInput',
   NOT_A_CA: 'invalidInput',
   CA_EXPIRED: 'precondition',

@@ -110,6 +110,40 @@ export function buildProgram(): Command {
     .action(async (file, options) => (await import('./commands/backup.js')).restore(file, options));
 
   program
+    .command('renew')
+    .description('renew kubeadm certificates from their CAs: plan, backup, journal, write, restart in order, health-check, roll back on failure')
+    .argument('[names...]', 'apiserver, apiserver-kubelet-client, apiserver-etcd-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--all', 'every renewable certificate on this host')
+    .option('--validity <duration>', 'new validity: 1y, 365d, 8760h', '1y')
+    .option('--reuse-key', 'keep each existing key (default)')
+    .option('--new-key', 'generate new keys (same algorithm and size)')
+    .option('--add-san <san>', 'add a SAN to renewed server certificates (repeatable, or comma-separated)', collect)
+    .addOption(new Option('--restart <mode>', 'how to restart components').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
+    .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
+    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
+    .addOption(new Option('--beyond-ca <policy>', 'a cert that would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .option('--dry-run', 'print the plan and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON plan (with --dry-run) or report')
+    .option('--resume', 'finish an interrupted run instead of starting one')
+    .addHelpText('after', '\nExit status: 0 renewed, 2 usage, 3 precondition (e.g. an interrupted run), 4 invalid input, 6 failed (the message says whether it was rolled back).')
+    .action(async (names, options) => (await import('./commands/renew.js')).renew(names, options));
+
+  program
+    .command('rollback')
+    .description('restore the state before a renew run, byte for byte, and restart what it restarted')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--run <id>', 'which run (default: the interrupted one, else the latest)')
+    .option('--list', 'list runs')
+    .addOption(new Option('--restart <mode>', 'how to restart components the run had restarted').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component restart wait', '120s')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON output (with --list)')
+    .action(async (options) => (await import('./commands/renew.js')).rollback(options));
+
+  program
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
     .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')

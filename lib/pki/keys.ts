@@ -124,9 +124,16 @@ export function publicKeyOf(key: KeyObject): KeyObject {
   return key.type === 'public' ? key : createPublicKey(key);
 }
 
-/** DER SubjectPublicKeyInfo of a public or private key. */
+const spkiCache = new WeakMap<KeyObject, Buffer>();
+
+/** DER SubjectPublicKeyInfo of a public or private key (memoised: a CA key is compared on every signature). */
 export function spkiDer(key: KeyObject): Buffer {
-  return publicKeyOf(key).export({ type: 'spki', format: 'der' });
+  let spki = spkiCache.get(key);
+  if (!spki) {
+    spki = publicKeyOf(key).export({ type: 'spki', format: 'der' });
+    spkiCache.set(key, spki);
+  }
+  return spki;
 }
 
 /** RFC 5280 4.2.1.2 method (1), as Go and kubeadm do: SHA-1 of the subjectPublicKey bits. */

@@ -1,0 +1,184 @@
+// `rescue-kit renew` and `rescue-kit rollback`: plan, confirm, back up,
+// journal, write, restart in order, health-check, roll back on failure.
+import { ExitCode, RescueError } from '../../errors.js';
+import { createHost, Host } from '../../host/host.js';
+import { ApplyOptions, ApplyReport, applyRenewPlan, resumeRun, restartInOrder, rollbackRun } from '../../ops/apply.js';
+import { createBackup, defaultBackupPath } from '../../ops/backup.js';
+import { discover } from '../../ops/discover.js';
+import { interruptedRuns, listRuns, loadRun, acquireLock } from '../../ops/journal.js';
+import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renew-plan.js';
+import { RestartMode } from '../../ops/restart.js';
+import { classifyHosts } from '../../pki/san.js';
+import { parseDuration } from '../../pki/validity.js';
+import { bold, green, printJson, red, say, table, warn } from '../output.js';
+import { version } from '../version.js';
+import { confirmOrAbort } from './confirm.js';
+
+export interface RenewCommandOptions {
+  root: string;
+  all?: boolean;
+  validity: string;
+  newKey?: boolean;
+  reuseKey?: boolean;
+  addSan?: string[];
+  restart: RestartMode;
+  timeout: string;
+  apiserverUrl?: string;
+  etcdBackup: boolean;
+  beyondCa: 'cap' | 'refuse';
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  resume?: boolean;
+}
+
+function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' | 'apiserverUrl' | 'etcdBackup'>, command: string): ApplyOptions {
+  return {
+    command,
+    version: version(),
+    restart: options.restart,
+    timeoutMs: parseDuration(options.timeout, '--timeout'),
+    apiserverUrl: options.apiserverUrl,
+    etcdBackup: options.etcdBackup ? 'auto' : 'skip',
+    log: (message) => say(`  ${message}`),
+  };
+}
+
+function refuseIfInterrupted(host: Host): void {
+  const [interrupted] = interruptedRuns(host);
+  if (interrupted) {
+    throw new RescueError('INTERRUPTED_RUN', `run ${interrupted.runId} (${interrupted.command}) was interrupted in phase "${interrupted.phase}"`, {
+      hint: `undo it: rescue-kit rollback --root ${host.root}   or finish it: rescue-kit renew --resume --root ${host.root}`,
+    });
+  }
+}
+
+export function renderPlan(plan: RenewPlan): string {
+  const rows = plan.items.map((item) => [item.name, item.ca, item.keyAction, item.before.notAfter.slice(0, 16).replace('T', ' '), item.after.notAfter.slice(0, 16).replace('T', ' '), item.differences.length ? item.differences.join('; ') : 'same subject/SANs/usages']);
+  const lines = [bold('Plan'), table(['CERTIFICATE', 'CA', 'KEY', 'NOT AFTER (NOW)', 'NOT AFTER (NEW)', 'IDENTITY'], rows), ''];
+  const notes = plan.items.flatMap((item) => item.notes.map((note) => `  ${item.name}: ${note}`));
+  if (notes.length) lines.push('Kept as the old certificates say (kubeadm today would differ):', ...notes, '');
+  lines.push('Files:', ...plan.changes.map((change) => `  ${change.kind === 'symlink' ? 'link ' : 'write'} ${change.hostPath}${change.kind === 'symlink' ? ` -> ${change.target}` : ` (${change.mode.toString(8).padStart(4, '0')})`}  ${change.reason}`), '');
+  lines.push(`Restart order: ${plan.restart.length ? plan.restart.join(' -> ') : '(nothing)'}`);
+  for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: string): void {
+  if (plan) {
+    say(bold('\nRenewed'));
+    say(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter, item.after.notAfter])));
+  }
+  if (report.steps.length) {
+    say(bold('\nRestart and health'));
+    say(table(['COMPONENT', 'RESTART', 'HEALTH'], report.steps.map((step) => [step.component, `${step.restart.ok ? 'ok' : 'FAILED'} (${(step.restart.elapsedMs / 1000).toFixed(1)}s) ${step.restart.detail}`, step.health ? `${step.health.ok ? 'ok' : 'FAILED'} ${step.health.detail}` : '-'])));
+  }
+  say(`\nbackup: ${report.backup}`);
+  say(`run: ${report.runId}   undo: rescue-kit rollback --root ${root} --run ${report.runId}`);
+  say(`total: ${(report.elapsedMs / 1000).toFixed(1)} s`);
+}
+
+export async function renew(names: string[], options: RenewCommandOptions): Promise<void> {
+  const host = createHost({ root: options.root });
+  if (options.resume) return resume(host, options);
+  refuseIfInterrupted(host);
+  if (options.newKey && options.reuseKey) throw new RescueError('USAGE', '--new-key and --reuse-key contradict each other');
+  const inventory = discover(host);
+  const plan = await buildRenewPlan(host, inventory, {
+    names,
+    all: Boolean(options.all),
+    durationMs: parseDuration(options.validity, '--validity'),
+    newKey: Boolean(options.newKey),
+    addSans: options.addSan?.length ? classifyHosts(options.addSan.flatMap((entry) => entry.split(','))) : undefined,
+    beyondCa: options.beyondCa,
+  });
+  if (options.json && options.dryRun) return printJson(planJson(plan));
+  process.stderr.write(renderPlan(plan));
+  if (options.dryRun) return;
+  await confirmOrAbort(options.yes, `renew ${plan.items.length} certificates under ${host.root}${plan.restart.length && options.restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
+  const report = await applyRenewPlan(host, plan, applyOptions(options, `renew ${names.join(' ') || '--all'}`));
+  finish(plan, report, options);
+}
+
+function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<RenewCommandOptions, 'root' | 'json'>): void {
+  if (options.json) printJson({ ...report, plan: plan ? planJson(plan) : undefined });
+  renderReport(plan, report, options.root);
+  if (report.ok) return say(green('\nthe control plane certificates are renewed'));
+  if (report.rolledBack) {
+    say(red(`\nFAILED: ${report.failure}`));
+    say('rolled back: every file is byte-for-byte as before the run, and restarted components were restarted again');
+    throw new RescueError('FAILED_ROLLED_BACK', `renewal failed and was rolled back (${report.failure})`, { hint: 'fix the cause shown above, then run renew again' });
+  }
+  say(red(`\nFAILED: ${report.failure}`));
+  throw new RescueError('FAILED_ROLLED_BACK', `renewal failed and the rollback did NOT fully restore: ${report.rollbackProblems.slice(0, 5).join(', ')}`, {
+    hint: `restore by hand: rescue-kit restore ${report.backup} --root ${options.root}`,
+  });
+}
+
+async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
+  const [interrupted] = interruptedRuns(host);
+  if (!interrupted) return say('no interrupted run to finish');
+  const unlock = acquireLock(host);
+  const run = loadRun(host, interrupted.runId);
+  const report: ApplyReport = { runId: run.journal.runId, backup: run.journal.backup ?? '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
+  const started = Date.now();
+  const apply = applyOptions(options, run.journal.command);
+  try {
+    const committed = resumeRun(host, run);
+    say(`finished writing run ${run.journal.runId} (${committed} files were still pending)`);
+    const remaining = run.journal.restart.filter((component) => !run.journal.restarted.includes(component));
+    await restartInOrder(host, run, remaining, apply, report);
+    run.journal.phase = 'done';
+    run.save();
+    report.ok = true;
+  } catch (error) {
+    report.failure = (error as Error).message;
+    const rollback = await rollbackRun(host, run, apply);
+    report.rolledBack = rollback.problems.length === 0;
+    report.rollbackProblems = rollback.problems;
+  } finally {
+    unlock();
+    report.elapsedMs = Date.now() - started;
+  }
+  finish(undefined, report, options);
+}
+
+export interface RollbackCommandOptions {
+  root: string;
+  run?: string;
+  list?: boolean;
+  restart: RestartMode;
+  timeout: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+export async function rollback(options: RollbackCommandOptions): Promise<void> {
+  const host = createHost({ root: options.root });
+  const runs = listRuns(host);
+  if (options.list) {
+    if (options.json) return printJson(runs.map(({ steps, ...journal }) => ({ ...journal, files: steps.length })));
+    return say(table(['RUN', 'COMMAND', 'PHASE', 'STARTED', 'BACKUP'], runs.map((journal) => [journal.runId, journal.command, journal.phase, journal.startedAt, journal.backup ?? '-'])));
+  }
+  const journal = options.run ? runs.find((entry) => entry.runId === options.run) : (interruptedRuns(host)[0] ?? runs.find((entry) => entry.phase === 'done'));
+  if (!journal) throw new RescueError('FILE_NOT_FOUND', options.run ? `no run ${options.run} under ${host.root}` : 'no run to roll back', { hint: 'list runs: rescue-kit rollback --list' });
+  if (journal.phase === 'rolled-back') return say(`run ${journal.runId} is already rolled back`);
+  say(`roll back run ${journal.runId} (${journal.command}, ${journal.phase}) from ${journal.backup}`);
+  await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
+  const unlock = acquireLock(host);
+  try {
+    // Keep what the run wrote (new keys included) before putting the old state back.
+    const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), etcd: 'skip', version: version(), check: null });
+    say(`current state saved: ${saved.archive}`);
+    const run = loadRun(host, journal.runId);
+    const result = await rollbackRun(host, run, { restart: options.restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
+    if (result.problems.length) {
+      process.exitCode = ExitCode.failedPartialChange;
+      return say(red(`rollback incomplete: ${result.problems.slice(0, 5).join(', ')}`));
+    }
+    for (const restart of result.restarts) (restart.ok ? say : warn)(`${restart.component}: ${restart.detail}`);
+    say(green(`rolled back: the tree is byte-for-byte as before run ${journal.runId}`));
+  } finally {
+    unlock();
+  }
+}

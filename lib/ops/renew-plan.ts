@@ -1,0 +1,295 @@
+// The renewal Plan: for each chosen certificate, the new certificate (same
+// subject, SANs, usages, issuer; new validity; same key unless --new-key) and
+// every file write it takes — pki files, kubeconfig values edited in place,
+// the kubelet's rotated cert and symlink — plus the restart order.
+// Nothing here writes: apply.ts does, after a backup and a journal.
+import { createHash, KeyObject } from 'node:crypto';
+import { posix } from 'node:path';
+import { caSpec, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../catalogue/kubeadm.js';
+import { RescueError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { Certificate } from '../pki/certificate.js';
+import { describeKey, exportPrivateKeyPem, generateKey } from '../pki/keys.js';
+import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
+import { emptySans, SubjectAltNames } from '../pki/san.js';
+import { issueCertificate } from '../pki/sign.js';
+import { keyMatchesCertificate } from '../pki/verify.js';
+import { Inventory, InventoryItem, KUBERNETES_DIR } from './discover.js';
+import { base64, clusterCaField, patchKubeconfig, readKubeconfig, userField, ScalarEdit } from './kubeconfig.js';
+
+export type Component = (typeof RESTART_ORDER)[number];
+
+export interface FileChange {
+  hostPath: string;
+  kind: 'file' | 'symlink';
+  /** New bytes (never serialised: may hold a private key). */
+  data?: Buffer;
+  /** New symlink target. */
+  target?: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** sha256 of the current file (undefined: new file); for symlinks, of the current target text. */
+  beforeSha256?: string;
+  afterSha256: string;
+  holdsPrivateKey: boolean;
+  reason: string;
+}
+
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  sans: string[];
+  notBefore: string;
+  notAfter: string;
+  serial: string;
+  key: string;
+}
+
+export interface RenewItem {
+  name: string;
+  kind: InventoryItem['kind'];
+  ca: string;
+  keyAction: 'reuse' | 'new';
+  before: CertificateSummary;
+  after: CertificateSummary;
+  /** Identity changes (only --add-san should cause any). */
+  differences: string[];
+  /** Where the kept identity differs from what kubeadm would write today: shown, never "fixed". */
+  notes: string[];
+}
+
+export interface RenewPlan {
+  root: string;
+  createdAt: string;
+  items: RenewItem[];
+  changes: FileChange[];
+  restart: Component[];
+  warnings: string[];
+}
+
+export interface RenewOptions {
+  names: string[];
+  all: boolean;
+  durationMs: number;
+  newKey: boolean;
+  addSans?: SubjectAltNames;
+  beyondCa?: 'cap' | 'refuse';
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+function summary(certificate: Certificate): CertificateSummary {
+  const { dns, ips, emails, uris } = certificate.sans;
+  return {
+    subject: certificate.subjectText,
+    issuer: certificate.issuerText,
+    sans: [...dns, ...ips, ...emails, ...uris],
+    notBefore: certificate.notBefore.toISOString(),
+    notAfter: certificate.notAfter.toISOString(),
+    serial: certificate.serialHex,
+    key: certificate.key.label,
+  };
+}
+
+/** Which names to renew: `--all` means every renewable cert present on this host. */
+export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'names' | 'all'>): string[] {
+  const known = renewableNames(99);
+  const present = inventory.items.filter((item) => item.expected && known.includes(item.name) && item.certificate).map((item) => item.name);
+  if (options.all) return known.filter((name) => present.includes(name));
+  if (options.names.length === 0) throw new RescueError('USAGE', 'say what to renew: --all, or names', { hint: `names: ${known.join(', ')}` });
+  for (const name of options.names) {
+    if (!known.includes(name)) throw new RescueError('USAGE', `unknown certificate "${name}"`, { hint: `names: ${known.join(', ')}` });
+  }
+  return [...new Set(options.names)];
+}
+
+export async function buildRenewPlan(host: Host, inventory: Inventory, options: RenewOptions): Promise<RenewPlan> {
+  const now = host.now();
+  if (inventory.layout !== 'kubeadm') {
+    throw new RescueError('USAGE', `renew works on the kubeadm layout; this is "${inventory.layout}"`, { hint: 'for k0s/vcluster see rescue-kit vcluster reset; for a folder of PEMs use rescue-kit issue' });
+  }
+  const names = selectNames(inventory, options);
+  const plan: RenewPlan = { root: host.root, createdAt: now.toISOString(), items: [], changes: [], restart: [], warnings: [] };
+  const facts = clusterFacts(inventory);
+  const minor = inventory.cluster.minor ?? 28;
+  const components = new Set<Component>();
+  for (const name of names) {
+    const item = inventory.items.find((entry) => entry.name === name && entry.expected);
+    const old = item?.certificate?.value;
+    if (!item || !item.certificate) {
+      throw new RescueError('FILE_NOT_FOUND', `${name} is missing on this host: there is no certificate to renew`, { hint: 'restore it from a backup (rescue-kit restore), or recreate it with kubeadm init phase certs' });
+    }
+    if (!old) throw new RescueError('INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup' });
+    const issuer = signerFor(inventory, item);
+    const key = await keyFor(item, old, options.newKey);
+    const isServer = old.extKeyUsage.includes('server auth');
+    const template = renewalTemplate(old, { durationMs: options.durationMs, addSans: isServer ? options.addSans : emptySans() });
+    const { certificate, warnings } = withName(name, item.caName, () => issueCertificate({ template, subjectKey: key.key, issuer, now, beyondIssuer: options.beyondCa }));
+    plan.warnings.push(...warnings.map((warning) => `${name}: ${warning}`));
+    plan.items.push({
+      name,
+      kind: item.kind,
+      ca: item.caName ?? '',
+      keyAction: key.fresh ? 'new' : 'reuse',
+      before: summary(old),
+      after: summary(certificate),
+      differences: identityDifferences(old, certificate),
+      notes: kubeadmNotes(name, old, facts, minor),
+    });
+    const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === name);
+    const kubeconfigSpec = KUBECONFIGS.find((spec) => spec.name === name);
+    if (leafSpec) {
+      components.add(leafSpec.component);
+      plan.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(certificate.pem), false, `${name}: new certificate`));
+      if (key.fresh) plan.changes.push(fileChange(host, item.key!.hostPath, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
+    } else if (kubeconfigSpec) {
+      if (kubeconfigSpec.component !== 'admin') components.add(kubeconfigSpec.component);
+      plan.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now));
+    }
+  }
+  plan.restart = RESTART_ORDER.filter((component) => components.has(component));
+  return plan;
+}
+
+/** A CA problem (expired, too short) names the certificate and the CA it concerns. */
+function withName<T>(name: string, caName: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RescueError) throw new RescueError(error.code, `${name}: the ${caName} CA: ${error.message}`, { hint: error.hint, file: error.file, cause: error });
+    throw error;
+  }
+}
+
+function signerFor(inventory: Inventory, item: InventoryItem) {
+  const ca = inventory.authorities.find((authority) => authority.name === item.caName);
+  const caFile = ca?.certificate?.hostPath ?? (item.caName ? `/etc/kubernetes/pki/${caSpec(item.caName as never)?.baseName}.crt` : 'the CA');
+  if (!ca?.certificate?.value) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its CA (${item.caName}) is missing or unreadable`, { file: caFile, hint: 'restore the CA from a backup' });
+  if (!ca.key?.value) {
+    throw new RescueError('FILE_NOT_FOUND', `${item.name}: the ${item.caName} CA key is not on this host (externally managed CA)`, {
+      file: ca.certificate.hostPath.replace(/\.crt$/, '.key'),
+      hint: 'sign the CSR where the CA key lives (rescue-kit sign), or copy the CA key here for the rescue',
+    });
+  }
+  const certificate = ca.certificate.value;
+  if (!keyMatchesCertificate(ca.key.value, certificate)) throw new RescueError('CA_MISMATCH', `the ${item.caName} CA key does not match its certificate`, { file: ca.key.hostPath, hint: 'restore the CA pair from a backup' });
+  return { certificate, key: ca.key.value };
+}
+
+async function keyFor(item: InventoryItem, old: Certificate, newKey: boolean): Promise<{ key: KeyObject; fresh: boolean }> {
+  if (!newKey) {
+    const key = item.key?.value;
+    if (!key) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its private key is missing`, { file: item.key?.hostPath, hint: 'renew with --new-key to make a new one' });
+    if (!keyMatchesCertificate(key, old)) throw new RescueError('KEY_MISMATCH', `${item.name}: the private key does not match the certificate`, { file: item.key?.hostPath, hint: 'renew with --new-key, or restore the matching key' });
+    return { key, fresh: false };
+  }
+  const { algo, size } = describeKey(old.publicKey);
+  return { key: await generateKey({ algo, size }), fresh: true };
+}
+
+function statOf(host: Host, hostPath: string) {
+  const stats = host.lstat(hostPath);
+  return stats ? { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid } : undefined;
+}
+
+function fileChange(host: Host, hostPath: string, data: Buffer, holdsPrivateKey: boolean, reason: string): FileChange {
+  const current = host.read(hostPath);
+  const stats = statOf(host, hostPath);
+  return {
+    hostPath,
+    kind: 'file',
+    data,
+    // Keys stay (or become) 0600 whatever the old mode was; other files keep theirs.
+    mode: holdsPrivateKey ? 0o600 : (stats?.mode ?? 0o644),
+    uid: stats?.uid ?? 0,
+    gid: stats?.gid ?? 0,
+    beforeSha256: current ? sha256(current) : undefined,
+    afterSha256: sha256(data),
+    holdsPrivateKey,
+    reason,
+  };
+}
+
+function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date): FileChange[] {
+  const file = `${KUBERNETES_DIR}/${item.name}`;
+  const text = host.read(file)!.toString();
+  const view = readKubeconfig(text, host.real(file));
+  const user = view.currentUser!;
+  const caPem = inventory.authorities.find((authority) => authority.name === 'ca')!.certificate!.value!.pem;
+  const keyPem = exportPrivateKeyPem(key.key);
+  const changes: FileChange[] = [];
+  // Refresh the CA data too: kubeadm leaves it stale after a CA change.
+  const edits: ScalarEdit[] = view.clustersWithCaData.map((index) => ({ path: clusterCaField(index), value: base64(caPem) }));
+  if (user.certData) {
+    edits.push({ path: userField(user.index, 'client-certificate-data'), value: base64(certificate.pem) });
+    if (key.fresh) edits.push({ path: userField(user.index, 'client-key-data'), value: base64(keyPem) });
+  } else if (user.certFile) {
+    const resolve = (ref: string) => (ref.startsWith('/') ? ref : posix.join(posix.dirname(file), ref));
+    const certPath = resolve(user.certFile);
+    const keyPath = user.keyFile ? resolve(user.keyFile) : undefined;
+    const link = host.lstat(certPath);
+    if (certPath === keyPath && link?.isSymbolicLink()) {
+      // The kubelet's way: a new kubelet-client-<time>.pem (cert + key) and the "current" symlink moved to it.
+      const stamp = now.toISOString().slice(0, 19).replace(/[T:]/g, '-');
+      const rotated = `${posix.dirname(certPath)}/kubelet-client-${stamp}.pem`;
+      const combined = Buffer.from(certificate.pem + keyPem);
+      changes.push({ ...fileChange(host, rotated, combined, true, `${item.name}: new kubelet client cert`), mode: 0o600 });
+      const oldTarget = host.resolveLinks(certPath) ?? '';
+      changes.push({
+        hostPath: certPath,
+        kind: 'symlink',
+        target: rotated,
+        mode: 0o777,
+        uid: link.uid,
+        gid: link.gid,
+        beforeSha256: sha256(oldTarget),
+        afterSha256: sha256(rotated),
+        holdsPrivateKey: false,
+        reason: `${item.name}: point kubelet-client-current.pem at the new cert`,
+      });
+    } else if (certPath === keyPath) {
+      changes.push(fileChange(host, certPath, Buffer.from(certificate.pem + keyPem), true, `${item.name}: new client cert + key`));
+    } else {
+      changes.push(fileChange(host, certPath, Buffer.from(certificate.pem), false, `${item.name}: new client cert`));
+      if (key.fresh && keyPath) changes.push(fileChange(host, keyPath, Buffer.from(keyPem), true, `${item.name}: new client key`));
+    }
+  }
+  if (edits.length) {
+    const patched = patchKubeconfig(text, edits, host.real(file));
+    if (patched !== text) changes.unshift(fileChange(host, file, Buffer.from(patched), Boolean(user.certData), `${item.name}: embedded client cert${key.fresh ? ' + key' : ''}, CA data`));
+  }
+  return changes;
+}
+
+function clusterFacts(inventory: Inventory): ClusterFacts | undefined {
+  const { nodeName, advertiseAddress } = inventory.cluster;
+  if (!nodeName || !advertiseAddress) return undefined;
+  return { nodeName, advertiseAddress, serviceIp: '10.96.0.1', dnsDomain: 'cluster.local', extraApiserverSans: [] };
+}
+
+/** What kubeadm would write today that the kept certificate does not say (shown, never applied). */
+function kubeadmNotes(name: string, old: Certificate, facts: ClusterFacts | undefined, minor: number): string[] {
+  const notes: string[] = [];
+  const spec = LEAF_CERTIFICATES.find((entry) => entry.name === name) ?? KUBECONFIGS.find((entry) => entry.name === name);
+  if (!spec || !facts) return notes;
+  const expectedCn = spec.commonName(facts);
+  if (old.commonName !== expectedCn) notes.push(`keeps CN=${old.commonName}; kubeadm 1.${minor} would write CN=${expectedCn}`);
+  const organizations = old.subject.filter((attribute) => attribute.type === 'O').map((attribute) => attribute.value);
+  const expectedO = spec.organizations(minor);
+  if (JSON.stringify(organizations) !== JSON.stringify(expectedO)) notes.push(`keeps O=[${organizations.join(', ')}]; kubeadm 1.${minor} would write O=[${expectedO.join(', ')}]`);
+  if ('sans' in spec && spec.sans !== 'none') {
+    const have = new Set([...old.sans.dns, ...old.sans.ips]);
+    const missing = sansFor(spec.sans, facts).filter((san) => !have.has(san));
+    if (missing.length) notes.push(`kubeadm would also include SANs ${missing.join(', ')} (add with --add-san)`);
+  }
+  return notes;
+}
+
+/** The plan as JSON: no private key bytes, ever. */
+export function planJson(plan: RenewPlan) {
+  return {
+    ...plan,
+    changes: plan.changes.map(({ data: _data, ...change }) => change),
+  };
+}
