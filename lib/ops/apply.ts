@@ -186,6 +186,10 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
 /** Restart each component in order, health-check it, throw (for the rollback) at the first failure. */
 export async function restartInOrder(host: Host, run: Run, components: Component[], options: ApplyOptions, report: ApplyReport): Promise<void> {
   const { journal } = run;
+  if (options.restart === 'none') {
+    if (components.length) options.log(`not restarting (--restart none): ${components.join(', ')} must be restarted to load the new certificates`);
+    return;
+  }
   journal.phase = 'restarting';
   run.save();
   const cluster = readManifests(host);
@@ -199,11 +203,10 @@ export async function restartInOrder(host: Host, run: Run, components: Component
         run.save();
       },
     });
-    if (options.restart !== 'none') journal.restarted.push(component);
+    journal.restarted.push(component);
     run.save();
     failpoint(`restarted:${component}`);
-    // Only what was restarted is health-checked: with --restart none nothing has loaded the new certs.
-    const health = restart.ok && options.restart !== 'none' ? await checkHealth(host, cluster, component, { ...timing, apiserverUrl: options.apiserverUrl }) : undefined;
+    const health = restart.ok ? await checkHealth(host, cluster, component, { ...timing, apiserverUrl: options.apiserverUrl }) : undefined;
     report.steps.push({ component, restart, health });
     if (!restart.ok || (health && !health.ok)) {
       throw new RescueError('FAILED_ROLLED_BACK', `${component}: ${!restart.ok ? restart.detail : health!.detail}`);

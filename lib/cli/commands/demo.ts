@@ -1,62 +1,63 @@
-// `rescue-kit demo`: a sandbox kubeadm tree whose leaves expired a month ago,
-// then the rescue: every expired leaf re-issued from its CA with its own key,
-// keeping subject, SANs and usages, verified against the CA.
+// `rescue-kit demo`: the whole rescue on a sandbox, in under a minute. A
+// kubeadm-shaped tree whose leaves expired a month ago (made by our own
+// library), then check -> backup -> renew -> check, and, where etcd is
+// installed, a real etcd serving the renewed certs answering a health check.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CERTIFICATE_AUTHORITIES, caSpec, LEAF_CERTIFICATES } from '../../catalogue/kubeadm.js';
-import { parseCertificate } from '../../pki/certificate.js';
-import { parsePrivateKey } from '../../pki/keys.js';
-import { renewalTemplate, identityDifferences } from '../../pki/renewal.js';
-import { issueCertificate } from '../../pki/sign.js';
-import { formatResidual, parseDuration } from '../../pki/validity.js';
-import { validityAt, verifyChain } from '../../pki/verify.js';
-import { PUBLIC_MODE, readText, writeFilesAtomically } from '../../host/fs.js';
+import { createHost } from '../../host/host.js';
 import { writeTree } from '../../host/tree.js';
+import { applyRenewPlan } from '../../ops/apply.js';
+import { createBackup } from '../../ops/backup.js';
+import { checkInventory } from '../../ops/check.js';
+import { discover } from '../../ops/discover.js';
+import { buildRenewPlan } from '../../ops/renew-plan.js';
 import { buildSandboxTree } from '../../ops/sandbox.js';
-import { bold, green, red, say, table } from '../output.js';
+import { parseDuration } from '../../pki/validity.js';
+import { bold, green, red, say } from '../output.js';
+import { version } from '../version.js';
+import { renderReport } from './check.js';
+import { renderPlan } from './renew.js';
+import { etcdHealthWithTree, hasEtcd } from './demo-etcd.js';
+
+const DAY = 86_400_000;
 
 export async function demo(options: { dir?: string }): Promise<void> {
   const started = Date.now();
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'rescue-kit-demo-'));
-  const now = new Date();
-  say(bold('1. building a sandbox kubeadm control plane whose certificates expired 30 days ago'));
-  writeTree(root, await buildSandboxTree({ now, expiredDaysAgo: 30 }));
-  const pki = join(root, 'etc/kubernetes/pki');
-  say(`   ${root}/etc/kubernetes (pki, kubeconfigs, manifests)\n`);
+  const host = createHost({ root });
+  const step = (text: string) => say(bold(`\n== ${text} (${((Date.now() - started) / 1000).toFixed(1)} s)`));
 
-  const status = () =>
-    LEAF_CERTIFICATES.map((spec) => {
-      const certificate = parseCertificate(readText(join(pki, `${spec.baseName}.crt`), spec.name));
-      const state = validityAt(certificate, new Date());
-      const label = state === 'valid' ? green('OK') : red(state.toUpperCase());
-      return [spec.name, certificate.notAfter.toISOString(), formatResidual(certificate.notAfter.getTime() - Date.now()), spec.ca, label];
-    });
-  say(bold('2. what has expired'));
-  say(table(['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'], status()));
+  step('1. a sandbox kubeadm control plane whose certificates expired 30 days ago');
+  writeTree(root, await buildSandboxTree({ now: host.now(), expiredDaysAgo: 30 }));
+  say(`   ${root}/etc/kubernetes, ${root}/var/lib/kubelet/pki`);
 
-  say(bold('\n3. re-issuing every leaf from its CA, keeping its key, subject, SANs and usages'));
-  const cas = new Map(
-    CERTIFICATE_AUTHORITIES.map((ca) => [
-      ca.name,
-      { certificate: parseCertificate(readText(join(pki, `${ca.baseName}.crt`), ca.name)), key: parsePrivateKey(readText(join(pki, `${ca.baseName}.key`), ca.name)) },
-    ]),
-  );
-  const files = LEAF_CERTIFICATES.map((spec) => {
-    const old = parseCertificate(readText(join(pki, `${spec.baseName}.crt`), spec.name));
-    const key = parsePrivateKey(readText(join(pki, `${spec.baseName}.key`), spec.name));
-    const issuer = cas.get(spec.ca)!;
-    const { certificate } = issueCertificate({ template: renewalTemplate(old, { durationMs: parseDuration('1y') }), subjectKey: key, issuer, now });
-    const differences = identityDifferences(old, certificate);
-    const chain = verifyChain(certificate, { roots: [issuer.certificate], now });
-    say(`   ${chain.ok ? green('✓') : red('✗')} ${spec.name.padEnd(26)} ${certificate.notAfter.toISOString()}  (${caSpec(spec.ca).baseName}.crt)${differences.length ? `  differs: ${differences.join('; ')}` : ''}`);
-    return { path: join(pki, `${spec.baseName}.crt`), data: certificate.pem, mode: PUBLIC_MODE };
-  });
-  writeFilesAtomically(files, { overwrite: true });
+  step('2. rescue-kit check --root ' + root);
+  process.stderr.write(renderReport(checkInventory(discover(host), { now: host.now(), warnMs: 30 * DAY })));
 
-  say(bold('\n4. after the rescue'));
-  say(table(['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'], status()));
-  say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s. Files: ${root}/etc/kubernetes`);
-  say(`try: openssl verify -CAfile ${pki}/ca.crt ${pki}/apiserver.crt`);
+  step('3. rescue-kit backup (pki, kubeconfigs, manifests, kubelet pki; manifest of sha256s; 0600)');
+  const backup = await createBackup(host, { etcd: 'skip', version: version(), check: null });
+  say(`   ${backup.archive} (${backup.manifest.entries.length} entries, ${(backup.bytes / 1024).toFixed(0)} KiB)`);
+
+  step('4. rescue-kit renew --all (same keys, subjects, SANs; journal; automatic backup)');
+  const plan = await buildRenewPlan(host, discover(host), { names: [], all: true, durationMs: parseDuration('1y'), newKey: false });
+  process.stderr.write(renderPlan(plan));
+  const report = await applyRenewPlan(host, plan, { command: 'demo renew --all', version: version(), restart: 'none', timeoutMs: 60_000, etcdBackup: 'skip', log: (message) => say(`   ${message}`) });
+  if (!report.ok) throw new Error(`demo renew failed: ${report.failure}`);
+
+  step('5. rescue-kit check again');
+  const after = checkInventory(discover(host), { now: host.now(), warnMs: 30 * DAY });
+  process.stderr.write(renderReport(after));
+
+  if (await hasEtcd()) {
+    step('6. a real etcd with client-cert auth, serving the renewed certs');
+    const health = await etcdHealthWithTree(root);
+    say(`   etcdctl --cert healthcheck-client.crt endpoint health: ${health.ok ? green(health.output) : red(health.output)}`);
+    if (!health.ok) process.exitCode = 1;
+  } else say('\n(etcd is not installed: skipping the live etcd check; apt-get install etcd-server etcd-client to see it)');
+
+  say(bold(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`));
+  say(`files: ${root}/etc/kubernetes   backups: ${root}/var/lib/rescue-kit/backups`);
+  say(`undo the renewal: ./rescue-kit.sh rollback --root ${root} --yes`);
   process.stdout.write(`${root}\n`);
 }
