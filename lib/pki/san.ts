@@ -18,8 +18,10 @@ const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/\S+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /**
- * Classify hosts the way cfssl does (IP, then email, then URI, else DNS), but
- * trim spaces, refuse empty entries and malformed names instead of signing them.
+ * Classify hosts the way cfssl does (IP, email, URI, else DNS), but trim spaces,
+ * refuse empty entries and malformed names instead of signing them. URI is tested
+ * before email: "scheme://user@host" would pass our loose email pattern, while
+ * cfssl's mail.ParseAddress refuses it and it becomes a URI SAN there.
  */
 export function classifyHosts(hosts: readonly string[]): SubjectAltNames {
   const sans = emptySans();
@@ -29,8 +31,8 @@ export function classifyHosts(hosts: readonly string[]): SubjectAltNames {
       throw new RescueError('INVALID_HOST', `hosts[${index}] is empty`, { hint: 'remove the empty entry (look for ",," or a trailing comma)' });
     }
     if (isIP(host)) sans.ips.push(normalizeIp(host));
-    else if (EMAIL.test(host)) sans.emails.push(host);
     else if (URI.test(host)) sans.uris.push(host);
+    else if (EMAIL.test(host)) sans.emails.push(host);
     else if (DNS_NAME.test(host) && host.length <= 253) sans.dns.push(host.toLowerCase() === host ? host : host);
     else {
       throw new RescueError('INVALID_HOST', `hosts[${index}] "${host}" is not a valid DNS name, IP address, email or URI`, {
