@@ -97,7 +97,8 @@ function resolveProfile(name: string, json: SigningProfileJson, fallback: Signin
   const usages = prefixed('usages', () => parseUsages(usageList));
   const constraint = json.ca_constraint;
   const isCA = constraint?.is_ca ?? false;
-  const maxPathLen = !isCA ? undefined : constraint?.max_path_len_zero ? 0 : (constraint?.max_path_len ?? -1) >= 0 ? constraint!.max_path_len : undefined;
+  // cfssl/Go semantics: max_path_len 0 means "no limit" unless max_path_len_zero says it really is 0.
+  const maxPathLen = !isCA ? undefined : constraint?.max_path_len_zero ? 0 : (constraint?.max_path_len ?? 0) > 0 ? constraint!.max_path_len : undefined;
   if (isCA && !usages.keyUsage.includes('cert sign')) usages.keyUsage.push('cert sign');
   return { name, usages, durationMs, isCA, maxPathLen };
 }

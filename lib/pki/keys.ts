@@ -151,13 +151,14 @@ export interface SignatureAlgorithm {
   name: string;
 }
 
-/** SHA-256 for RSA and P-256, SHA-384 for P-384 (as Go picks), pure Ed25519. Never SHA-1. */
+/** SHA-256 for RSA and P-256, SHA-384 for P-384, SHA-512 for an imported P-521 key (as Go picks), pure Ed25519. Never SHA-1. */
 export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
   const { algo, size } = describeKey(key);
   if (algo === 'rsa') {
     return { identifier: der.sequence(der.oid('1.2.840.113549.1.1.11'), der.nullValue()), hash: 'sha256', name: 'SHA256-RSA' };
   }
   if (algo === 'ecdsa') {
+    if (size === 521) return { identifier: der.sequence(der.oid('1.2.840.10045.4.3.4')), hash: 'sha512', name: 'ECDSA-SHA512' };
     return size === 384
       ? { identifier: der.sequence(der.oid('1.2.840.10045.4.3.3')), hash: 'sha384', name: 'ECDSA-SHA384' }
       : { identifier: der.sequence(der.oid('1.2.840.10045.4.3.2')), hash: 'sha256', name: 'ECDSA-SHA256' };

@@ -30,10 +30,13 @@ export function classifyHosts(hosts: readonly string[]): SubjectAltNames {
     if (host === '') {
       throw new RescueError('INVALID_HOST', `hosts[${index}] is empty`, { hint: 'remove the empty entry (look for ",," or a trailing comma)' });
     }
+    if (host.includes('%')) {
+      throw new RescueError('INVALID_HOST', `hosts[${index}] "${host}" has an IPv6 zone: certificates cannot carry one`, { hint: 'drop the %interface suffix' });
+    }
     if (isIP(host)) sans.ips.push(normalizeIp(host));
     else if (URI.test(host)) sans.uris.push(host);
     else if (EMAIL.test(host)) sans.emails.push(host);
-    else if (DNS_NAME.test(host) && host.length <= 253) sans.dns.push(host.toLowerCase() === host ? host : host);
+    else if (DNS_NAME.test(host) && host.length <= 253) sans.dns.push(host);
     else {
       throw new RescueError('INVALID_HOST', `hosts[${index}] "${host}" is not a valid DNS name, IP address, email or URI`, {
         hint: 'DNS names may hold letters, digits, "-" and "." (and a leading "*."); check for spaces or typos',
