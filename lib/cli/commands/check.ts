@@ -3,11 +3,13 @@
 import { dirname } from 'node:path';
 import { createHost } from '../../host/host.js';
 import { writeFilesAtomically } from '../../host/fs.js';
-import { parseDuration, formatResidual } from '../../pki/validity.js';
-import { checkExitCode, checkInventory, CheckEntry, CheckReport, Status } from '../../ops/check.js';
+import { parseDuration } from '../../pki/validity.js';
+import { checkExitCode, checkInventory, CheckReport } from '../../ops/check.js';
+import { renderReport } from '../../render/check.js';
+export { renderReport };
 import { discover } from '../../ops/discover.js';
 import { prometheusText } from '../../ops/prometheus.js';
-import { green, printJson, red, say, table, yellow } from '../output.js';
+import { printJson, say } from '../output.js';
 import { mkdirSync } from 'node:fs';
 
 export interface CheckOptions {
@@ -32,46 +34,6 @@ export async function check(options: CheckOptions): Promise<void> {
   if (options.json) printJson(report);
   else process.stdout.write(renderReport(report));
   process.exitCode = checkExitCode(report);
-}
-
-/** kubeadm's date format: "May 16, 2025 07:16 UTC". */
-function kubeadmDate(iso: string | null): string {
-  if (!iso) return '';
-  const date = new Date(iso);
-  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const time = date.toISOString().slice(11, 16);
-  return `${month} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${time} UTC`;
-}
-
-function colourStatus(status: Status): string {
-  if (status === 'OK') return green(status, process.stdout);
-  if (status === 'WARN') return yellow(status, process.stdout);
-  return red(status, process.stdout);
-}
-
-function residual(entry: CheckEntry): string {
-  if (entry.status === 'MISSING') return '!MISSING!';
-  return entry.secondsLeft === null ? '' : formatResidual(entry.secondsLeft * 1000);
-}
-
-export function renderReport(report: CheckReport): string {
-  const yesNo = (value: boolean) => (value ? 'yes' : 'no');
-  const certificates = table(
-    ['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED', 'STATUS'],
-    report.certificates.map((entry) => [entry.name, kubeadmDate(entry.notAfter), residual(entry), entry.certificateAuthority ?? '', yesNo(entry.externallyManaged), entry.status]),
-  );
-  const authorities = table(
-    ['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED', 'STATUS'],
-    report.authorities.map((entry) => [entry.name, kubeadmDate(entry.notAfter), residual(entry), yesNo(entry.externallyManaged), entry.status]),
-  );
-  // Colour after padding so escape codes do not break the columns.
-  const paint = (text: string) => text.replace(/(OK|WARN|EXPIRED|NOT-YET-VALID|MISSING|UNREADABLE|KEY-MISMATCH|CHAIN-BROKEN)$/gm, (status) => colourStatus(status as Status));
-  const problems = [...report.certificates, ...report.authorities]
-    .filter((entry) => entry.problems.length)
-    .map((entry) => `  ${entry.name}: ${entry.problems.join('; ')}`);
-  const lines = [paint(certificates), '', paint(authorities), ''];
-  if (problems.length) lines.push('Problems:', ...problems, '');
-  return `${lines.join('\n')}\n`;
 }
 
 export function sayNextStep(report: CheckReport): void {

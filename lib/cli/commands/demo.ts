@@ -16,8 +16,8 @@ import { buildSandboxTree } from '../../ops/sandbox.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, red, say } from '../output.js';
 import { version } from '../version.js';
-import { renderReport } from './check.js';
-import { renderPlan } from './renew.js';
+import { renderReport } from '../../render/check.js';
+import { renderPlan } from '../../render/plan.js';
 import { etcdHealthWithTree, hasEtcd } from './demo-etcd.js';
 
 const DAY = 86_400_000;
@@ -33,7 +33,7 @@ export async function demo(options: { dir?: string }): Promise<void> {
   say(`   ${root}/etc/kubernetes, ${root}/var/lib/kubelet/pki`);
 
   step('2. rescue-kit check --root ' + root);
-  process.stderr.write(renderReport(checkInventory(discover(host), { now: host.now(), warnMs: 30 * DAY })));
+  process.stderr.write(renderReport(checkInventory(discover(host), { now: host.now(), warnMs: 30 * DAY }), process.stderr));
 
   step('3. rescue-kit backup (pki, kubeconfigs, manifests, kubelet pki; manifest of sha256s; 0600)');
   const backup = await createBackup(host, { etcd: 'skip', version: version(), check: null });
@@ -47,7 +47,7 @@ export async function demo(options: { dir?: string }): Promise<void> {
 
   step('5. rescue-kit check again');
   const after = checkInventory(discover(host), { now: host.now(), warnMs: 30 * DAY });
-  process.stderr.write(renderReport(after));
+  process.stderr.write(renderReport(after, process.stderr));
 
   if (await hasEtcd()) {
     step('6. a real etcd with client-cert auth, serving the renewed certs');

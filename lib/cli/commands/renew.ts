@@ -11,6 +11,8 @@ import { RestartMode } from '../../ops/restart.js';
 import { classifyHosts } from '../../pki/san.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, printJson, red, say, table, warn } from '../output.js';
+import { renderPlan } from '../../render/plan.js';
+export { renderPlan };
 import { version } from '../version.js';
 import { confirmOrAbort } from './confirm.js';
 
@@ -51,17 +53,6 @@ function refuseIfInterrupted(host: Host): void {
       hint: `undo it: rescue-kit rollback --root ${host.root}   or finish it: rescue-kit renew --resume --root ${host.root}`,
     });
   }
-}
-
-export function renderPlan(plan: RenewPlan): string {
-  const rows = plan.items.map((item) => [item.name, item.ca, item.keyAction, item.before.notAfter.slice(0, 16).replace('T', ' '), item.after.notAfter.slice(0, 16).replace('T', ' '), item.differences.length ? item.differences.join('; ') : 'same subject/SANs/usages']);
-  const lines = [bold('Plan'), table(['CERTIFICATE', 'CA', 'KEY', 'NOT AFTER (NOW)', 'NOT AFTER (NEW)', 'IDENTITY'], rows), ''];
-  const notes = plan.items.flatMap((item) => item.notes.map((note) => `  ${item.name}: ${note}`));
-  if (notes.length) lines.push('Kept as the old certificates say (kubeadm today would differ):', ...notes, '');
-  lines.push('Files:', ...plan.changes.map((change) => `  ${change.kind === 'symlink' ? 'link ' : 'write'} ${change.hostPath}${change.kind === 'symlink' ? ` -> ${change.target}` : ` (${change.mode.toString(8).padStart(4, '0')})`}  ${change.reason}`), '');
-  lines.push(`Restart order: ${plan.restart.length ? plan.restart.join(' -> ') : '(nothing)'}`);
-  for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
-  return `${lines.join('\n')}\n`;
 }
 
 function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: string): void {
