@@ -10,6 +10,8 @@ export const ExitCode = {
   invalidInput: 4,
   failedNothingChanged: 5,
   failedPartialChange: 6,
+  /** Ctrl+C (128 + SIGINT), as shells report it. */
+  interrupted: 130,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -32,6 +34,7 @@ const codeClass = {
   ABORTED: 'failedNothingChanged',
   FAILED_ROLLED_BACK: 'failedPartialChange',
   INTERRUPTED_RUN: 'precondition',
+  INTERRUPTED: 'interrupted',
   CA_MISMATCH: 'invalidInput',
   NOT_A_CA: 'invalidInput',
   CA_EXPIRED: 'precondition',

@@ -144,6 +144,21 @@ export function buildProgram(): Command {
     .action(async (options) => (await import('./commands/renew.js')).rollback(options));
 
   program
+    .command('wizard')
+    .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--answers <file>', 'replay answers from a JSON file (flags and RESCUE_KIT_* env override it)')
+    .addOption(new Option('--action <action>', 'what to do').choices(['backup', 'renew-expiring', 'renew-chosen', 'issue', 'rollback']))
+    .option('--names <list>', 'renew-chosen: comma-separated kubeadm names')
+    .option('--validity <duration>', 'validity of renewed certificates (1y, 365d, 8760h)')
+    .option('--new-key', 'generate new keys')
+    .addOption(new Option('--restart <mode>', 'restart mode').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']))
+    .option('--add-san <san>', 'extra SAN for server certificates (repeatable)', collect)
+    .option('--yes', 'do not ask for the final confirmation')
+    .option('--timeout <duration>', 'per component restart and health wait', '120s')
+    .action(async (options) => (await import('./commands/wizard.js')).wizard(options));
+
+  program
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
     .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')
@@ -154,6 +169,8 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // `rescue-kit` alone: the wizard for a person at a terminal; for scripts, the usage and exit 2.
+  if (argv.length <= 2 && process.stdin.isTTY && process.stdout.isTTY && !process.env.CI) argv = [...argv, 'wizard'];
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);

@@ -2,6 +2,7 @@
 // credentials — the pki's own, or a short-lived cert issued from etcd/ca.key
 // into a private temp dir when those have expired — then health / snapshot.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host, RunResult } from '../host/host.js';
@@ -87,7 +88,25 @@ export function etcdctl(host: Host, client: EtcdClient, args: string[], timeoutM
   );
 }
 
+/** Is anything listening at the endpoint? (etcdctl waits out its whole dial timeout on a refused port.) */
+function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const { hostname, port } = new URL(url);
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 2379) });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
 export async function etcdHealthy(host: Host, client: EtcdClient): Promise<RunResult> {
+  if (!(await reachable(client.endpoints[0]!))) {
+    return { exitCode: 1, stdout: '', stderr: `nothing listens at ${client.endpoints[0]}`, timedOut: false };
+  }
   return etcdctl(host, client, ['--dial-timeout=3s', '--command-timeout=5s', 'endpoint', 'health'], 10_000);
 }
 

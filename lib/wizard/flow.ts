@@ -1,0 +1,186 @@
+// The wizard: the operator's path through a rescue, over the same ops as the
+// CLI (no crypto or file logic here). Detect and show -> choose what to do ->
+// choose how -> show the Plan -> confirm -> run with progress -> summary.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RescueError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { applyRenewPlan, rollbackRun } from '../ops/apply.js';
+import { createBackup, defaultBackupPath } from '../ops/backup.js';
+import { checkInventory, CheckReport } from '../ops/check.js';
+import { discover } from '../ops/discover.js';
+import { listRuns, loadRun } from '../ops/journal.js';
+import { buildRenewPlan } from '../ops/renew-plan.js';
+import { RestartMode } from '../ops/restart.js';
+import { classifyHosts } from '../pki/san.js';
+import { parseDuration } from '../pki/validity.js';
+import { renderReport } from '../render/check.js';
+import { renderPlan } from '../render/plan.js';
+import { bold, green, red, table } from '../render/text.js';
+import { renewableNames } from '../catalogue/kubeadm.js';
+import { Action, Answers } from './answers.js';
+import { Progress } from './progress.js';
+import type { Prompter } from './prompts.js';
+
+export interface WizardOptions {
+  host: Host;
+  answers: Answers;
+  /** Undefined when nobody can answer: a missing answer is then an error. */
+  prompter?: Prompter;
+  version: string;
+  timeoutMs: number;
+  templatesDir: string;
+  caConfigPath: string;
+  say: (text: string) => void;
+}
+
+/**
+ * The answer from the merged sources, else the prompt; unattended, the prompt's default
+ * when it has a safe one, else a clear error naming the flag.
+ */
+async function need<T>(options: WizardOptions, value: T | undefined, ask: (prompter: Prompter) => Promise<T>, flag: string, unattendedDefault?: T): Promise<T> {
+  if (value !== undefined) return value;
+  if (!options.prompter && unattendedDefault !== undefined) return unattendedDefault;
+  if (!options.prompter) throw new RescueError('USAGE', `no answer for ${flag} and no terminal to ask on`, { hint: `pass ${flag}, or put it in --answers FILE.json` });
+  return ask(options.prompter);
+}
+
+/** What restart mode fits this host: static pods when the kubelet runs manifests and crictl is there. */
+export async function detectRestartMode(host: Host): Promise<RestartMode> {
+  const manifests = host.list('/etc/kubernetes/manifests').filter((name) => name.endsWith('.yaml'));
+  if (manifests.length && (await host.run('crictl', ['--version'], { timeoutMs: 5000 })).exitCode === 0) return 'static-pod';
+  if (!manifests.length && (await host.run('systemctl', ['cat', 'kube-apiserver'], { timeoutMs: 5000 })).exitCode === 0) return 'systemd';
+  return 'none';
+}
+
+function needsRenewal(report: CheckReport): string[] {
+  const renewable = renewableNames(99);
+  return report.certificates.filter((entry) => renewable.includes(entry.name) && ['EXPIRED', 'WARN', 'NOT-YET-VALID'].includes(entry.status)).map((entry) => entry.name);
+}
+
+export async function runWizard(options: WizardOptions): Promise<void> {
+  const { host, answers, say } = options;
+  say(bold(`rescue-kit wizard — ${host.root === '/' ? 'this host' : host.root}`));
+  const inventory = discover(host);
+  const report = checkInventory(inventory, { now: host.now(), warnMs: 30 * 86_400_000 });
+  say(`layout: ${inventory.layout}${inventory.cluster.minor ? `, Kubernetes 1.${inventory.cluster.minor}` : ''}\n`);
+  say(renderReport(report, process.stderr));
+  const expiring = needsRenewal(report);
+  const renewAvailable = inventory.layout === 'kubeadm';
+  const action = await need<Action>(
+    options,
+    answers.action,
+    (prompter) =>
+      prompter.action([
+        { value: 'renew-expiring', name: `renew everything expired or expiring (${expiring.length}: ${expiring.join(', ') || 'none'})`, disabled: !renewAvailable || expiring.length === 0 ? '(nothing to renew)' : false },
+        { value: 'renew-chosen', name: 'renew the certificates I choose', disabled: renewAvailable ? false : '(kubeadm layout only)' },
+        { value: 'backup', name: 'back up pki, kubeconfigs, manifests and etcd' },
+        { value: 'issue', name: 'issue a certificate from a CSR template' },
+        { value: 'rollback', name: 'roll back a previous run' },
+      ]),
+    '--action',
+  );
+  switch (action) {
+    case 'backup':
+      return backupFlow(options);
+    case 'renew-expiring':
+    case 'renew-chosen':
+      return renewFlow(options, action, expiring);
+    case 'issue':
+      return issueFlow(options);
+    case 'rollback':
+      return rollbackFlow(options);
+  }
+}
+
+async function confirmOrStop(options: WizardOptions, message: string): Promise<void> {
+  const yes = await need(options, options.answers.confirm, (prompter) => prompter.proceed(message), '--yes');
+  if (!yes) throw new RescueError('ABORTED', 'stopped at your request; nothing was changed');
+}
+
+async function backupFlow(options: WizardOptions): Promise<void> {
+  const progress = new Progress();
+  progress.step('backing up /etc/kubernetes, /var/lib/kubelet/pki and etcd');
+  const result = await createBackup(options.host, { etcd: 'auto', version: options.version, check: null });
+  progress.done();
+  for (const warning of result.manifest.warnings) options.say(`warning: ${warning}`);
+  options.say(green(`backup: ${result.archive} (${result.manifest.entries.length} entries, etcd: ${result.manifest.etcd.method})`));
+}
+
+async function renewFlow(options: WizardOptions, action: Action, expiring: string[]): Promise<void> {
+  const { host, answers } = options;
+  const present = renewableNames(99);
+  const names =
+    action === 'renew-expiring'
+      ? expiring
+      : await need(options, answers.names, (prompter) => prompter.names(present.map((name) => ({ value: name, name, checked: expiring.includes(name) }))), '--names');
+  if (names.length === 0) throw new RescueError('USAGE', 'nothing to renew: every certificate is valid for more than 30 days', { hint: 'choose "renew the certificates I choose" to renew anyway' });
+  const validity = await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', '1y');
+  const newKey = await need(options, answers.newKey, (prompter) => prompter.newKey(), '--new-key', false);
+  const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
+  const addSans = await need(options, answers.addSans, (prompter) => prompter.addSans(), '--add-san', [] as string[]);
+  const plan = await buildRenewPlan(host, discover(host), {
+    names,
+    all: false,
+    durationMs: parseDuration(validity, 'validity'),
+    newKey,
+    addSans: addSans.length ? classifyHosts(addSans) : undefined,
+  });
+  options.say(`\n${renderPlan(plan)}`);
+  await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
+  const progress = new Progress();
+  const result = await applyRenewPlan(host, plan, {
+    command: `wizard renew ${names.join(' ')}`,
+    version: options.version,
+    restart,
+    timeoutMs: options.timeoutMs,
+    etcdBackup: 'auto',
+    log: (message) => progress.step(message),
+  });
+  progress.done(result.ok);
+  if (result.steps.length) {
+    options.say(table(['COMPONENT', 'RESTART', 'HEALTH'], result.steps.map((step) => [step.component, step.restart.ok ? 'ok' : 'FAILED', step.health ? `${step.health.ok ? 'ok' : 'FAILED'}: ${step.health.detail}` : '-'])));
+  }
+  options.say(`backup: ${result.backup}`);
+  options.say(`undo:   rescue-kit rollback --root ${host.root} --run ${result.runId}`);
+  if (!result.ok) {
+    options.say(red(`FAILED: ${result.failure}`));
+    throw new RescueError('FAILED_ROLLED_BACK', result.rolledBack ? 'renewal failed and was rolled back byte for byte' : `renewal failed and the rollback did not fully restore: ${result.rollbackProblems.join(', ')}`, {
+      hint: result.rolledBack ? 'fix the cause above and run again' : `restore by hand: rescue-kit restore ${result.backup} --root ${host.root}`,
+    });
+  }
+  options.say(green(`renewed ${plan.items.length} certificates in ${(result.elapsedMs / 1000).toFixed(1)} s`));
+}
+
+async function issueFlow(options: WizardOptions): Promise<void> {
+  const { answers } = options;
+  const templates = ['kubeadm', 'binary', 'webhook'].flatMap((dir) => readdirSync(join(options.templatesDir, dir)).map((file) => `${dir}/${file}`));
+  const template = await need(options, answers.template, (prompter) => prompter.text(`CSR template (${templates.slice(0, 4).join(', ')}, ...) or a path`, 'kubeadm/apiserver-csr.json'), '--template');
+  const path = templates.includes(template) ? join(options.templatesDir, template) : template;
+  const text = readFileSync(path, 'utf8');
+  const vars: Record<string, string> = { ...answers.vars };
+  for (const name of new Set([...text.matchAll(/\$\{([A-Z0-9_]+)\}/g)].map((match) => match[1]!))) {
+    vars[name] ??= await need(options, undefined as string | undefined, (prompter) => prompter.text(`${name}`), `vars.${name}`);
+  }
+  const profile = await need(options, answers.profile, (prompter) => prompter.text('Signing profile (conf/ca-config.json)', 'server'), '--profile');
+  const out = await need(options, answers.out, (prompter) => prompter.text('Write to (prefix: PREFIX.pem, PREFIX-key.pem, PREFIX.csr)', './issued'), '--out');
+  const { issueFromTemplate } = await import('./issue.js');
+  const written = await issueFromTemplate(options.host, { templatePath: path, vars, profile, out, configPath: options.caConfigPath });
+  options.say(green(`wrote ${written.join(', ')}`));
+}
+
+async function rollbackFlow(options: WizardOptions): Promise<void> {
+  const runs = listRuns(options.host).filter((run) => run.phase !== 'rolled-back' && run.backup);
+  if (!runs.length) throw new RescueError('FILE_NOT_FOUND', 'no run to roll back on this host', { hint: 'runs are listed by rescue-kit rollback --list' });
+  options.say(table(['RUN', 'COMMAND', 'PHASE', 'STARTED'], runs.map((run) => [run.runId, run.command, run.phase, run.startedAt])));
+  const runId = runs[0]!.runId;
+  await confirmOrStop(options, `Roll back run ${runId} (restore its backup byte for byte)?`);
+  const progress = new Progress();
+  progress.step('saving the current state');
+  await createBackup(options.host, { out: defaultBackupPath(options.host, `pre-rollback-${runId}`), etcd: 'skip', version: options.version, check: null });
+  progress.step(`restoring the state before run ${runId}`);
+  const result = await rollbackRun(options.host, loadRun(options.host, runId), { restart: options.answers.restart ?? 'none', timeoutMs: options.timeoutMs, log: (message) => progress.step(message), version: options.version });
+  progress.done(result.problems.length === 0);
+  if (result.problems.length) throw new RescueError('FAILED_ROLLED_BACK', `rollback incomplete: ${result.problems.join(', ')}`);
+  options.say(green('rolled back byte for byte'));
+}

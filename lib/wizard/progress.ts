@@ -1,0 +1,35 @@
+// Visible progress: each step shows a spinner while it runs (on a TTY) and a
+// tick with its elapsed time when the next step starts or the run ends.
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+export class Progress {
+  private current?: { text: string; started: number };
+  private timer?: NodeJS.Timeout;
+  private frame = 0;
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+
+  private elapsed(): string {
+    return this.current ? `${((Date.now() - this.current.started) / 1000).toFixed(1)}s` : '';
+  }
+
+  /** Start a step (ending the previous one with a tick). */
+  step(text: string): void {
+    this.done();
+    this.current = { text, started: Date.now() };
+    if (this.stream.isTTY) {
+      this.timer = setInterval(() => {
+        this.frame = (this.frame + 1) % FRAMES.length;
+        this.stream.write(`\r${FRAMES[this.frame]} ${this.current!.text} (${this.elapsed()})\u001b[K`);
+      }, 120);
+      this.timer.unref();
+    }
+  }
+
+  /** End the current step with ✓ (or ✗). */
+  done(ok = true): void {
+    if (!this.current) return;
+    if (this.timer) clearInterval(this.timer);
+    this.stream.write(`${this.stream.isTTY ? '\r' : ''}${ok ? '✓' : '✗'} ${this.current.text} (${this.elapsed()})${this.stream.isTTY ? '\u001b[K' : ''}\n`);
+    this.current = undefined;
+  }
+}
