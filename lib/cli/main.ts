@@ -25,6 +25,21 @@ export function buildProgram(): Command {
     .option('--force', 'overwrite existing output files')
     .action(async (options) => (await import('./commands/ca-init.js')).caInit(options));
 
+  ca.command('renew')
+    .description('re-issue CA certificates with the same key (existing leaves keep verifying); kubeconfig CA data refreshed')
+    .argument('[names...]', 'ca, front-proxy-ca, etcd-ca')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--all', 'all three kubeadm CAs')
+    .option('--validity <duration>', 'new validity', '10y')
+    .addOption(new Option('--restart <mode>', 'how to restart the components that read the CA').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
+    .option('--apiserver-url <url>', 'health-check the apiserver here')
+    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
+    .option('--dry-run', 'print the plan and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON plan (with --dry-run) or report')
+    .action(async (names, options) => (await import('./commands/renew.js')).caRenew(names, options));
+
   program
     .command('issue')
     .description('issue a key + certificate from a CSR JSON and the CA (like cfssl gencert -ca ... | cfssljson -bare)')

@@ -7,6 +7,7 @@ import { createBackup, defaultBackupPath } from '../../ops/backup.js';
 import { discover } from '../../ops/discover.js';
 import { interruptedRuns, listRuns, loadRun, acquireLock } from '../../ops/journal.js';
 import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renew-plan.js';
+import { buildCaRenewPlan } from '../../ops/ca-renew-plan.js';
 import { RestartMode } from '../../ops/restart.js';
 import { classifyHosts } from '../../pki/san.js';
 import { parseDuration } from '../../pki/validity.js';
@@ -72,22 +73,35 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
 export async function renew(names: string[], options: RenewCommandOptions): Promise<void> {
   const host = createHost({ root: options.root });
   if (options.resume) return resume(host, options);
-  refuseIfInterrupted(host);
   if (options.newKey && options.reuseKey) throw new RescueError('USAGE', '--new-key and --reuse-key contradict each other');
-  const inventory = discover(host);
-  const plan = await buildRenewPlan(host, inventory, {
-    names,
-    all: Boolean(options.all),
-    durationMs: parseDuration(options.validity, '--validity'),
-    newKey: Boolean(options.newKey),
-    addSans: options.addSan?.length ? classifyHosts(options.addSan.flatMap((entry) => entry.split(','))) : undefined,
-    beyondCa: options.beyondCa,
-  });
+  await planAndApply(host, options, `renew ${names.join(' ') || '--all'}`, async () =>
+    buildRenewPlan(host, discover(host), {
+      names,
+      all: Boolean(options.all),
+      durationMs: parseDuration(options.validity, '--validity'),
+      newKey: Boolean(options.newKey),
+      addSans: options.addSan?.length ? classifyHosts(options.addSan.flatMap((entry) => entry.split(','))) : undefined,
+      beyondCa: options.beyondCa,
+    }),
+  );
+}
+
+/** `ca renew`: the same plan -> confirm -> backup -> journal -> restart -> health path, for CA certificates. */
+export async function caRenew(names: string[], options: RenewCommandOptions): Promise<void> {
+  const host = createHost({ root: options.root });
+  await planAndApply(host, options, `ca renew ${names.join(' ') || '--all'}`, async () =>
+    buildCaRenewPlan(host, discover(host), { names, all: Boolean(options.all), durationMs: parseDuration(options.validity, '--validity') }),
+  );
+}
+
+async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>): Promise<void> {
+  refuseIfInterrupted(host);
+  const plan = await build();
   if (options.json && options.dryRun) return printJson(planJson(plan));
   process.stderr.write(renderPlan(plan));
   if (options.dryRun) return;
   await confirmOrAbort(options.yes, `renew ${plan.items.length} certificates under ${host.root}${plan.restart.length && options.restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
-  const report = await applyRenewPlan(host, plan, applyOptions(options, `renew ${names.join(' ') || '--all'}`));
+  const report = await applyRenewPlan(host, plan, applyOptions(options, command));
   finish(plan, report, options);
 }
 
