@@ -159,6 +159,24 @@ export function buildProgram(): Command {
     .action(async (options) => (await import('./commands/renew.js')).rollback(options));
 
   program
+    .command('webhook')
+    .description('renew an admission webhook serving cert and caBundle (Secret + Validating/MutatingWebhookConfiguration)')
+    .requiredOption('--namespace <ns>', 'namespace of the webhook Service and Secret')
+    .requiredOption('--service <name>', 'the webhook Service')
+    .requiredOption('--secret <name>', 'the TLS Secret the webhook server mounts')
+    .requiredOption('--webhook-config <name>', 'the Validating/MutatingWebhookConfiguration')
+    .addOption(new Option('--kind <kind>', 'which configuration kinds').choices(['validating', 'mutating', 'both']).default('validating'))
+    .option('--validity <duration>', 'validity of the CA and serving cert', '10y')
+    .option('--ca-cert <file>', 'sign with this CA instead of making one (with --ca-key)')
+    .option('--ca-key <file>', 'key of --ca-cert')
+    .option('--from <dir>', 'offline: read manifests exported with kubectl get -o yaml from DIR')
+    .requiredOption('--out <dir>', 'write patched manifests, originals, certs, apply.sh and rollback.sh here')
+    .option('--apply', 'apply with kubectl now (otherwise run apply.sh yourself)')
+    .option('--workload <kind/name>', 'restart this workload after applying (e.g. deployment/webhook-server)')
+    .option('--force', 'overwrite files in --out')
+    .action(async (options) => (await import('./commands/webhook.js')).webhook(options));
+
+  program
     .command('wizard')
     .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')
     .option('--root <dir>', 'treat DIR as /', '/')
