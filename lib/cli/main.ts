@@ -177,6 +177,18 @@ export function buildProgram(): Command {
     .action(async (options) => (await import('./commands/webhook.js')).webhook(options));
 
   program
+    .command('cert-manager')
+    .description('cert-manager helpers')
+    .command('doctor')
+    .description('find Certificates stuck behind a failed/denied/pending CertificateRequest, explain, and fix (like cmctl renew)')
+    .option('--namespace <ns>', 'only this namespace')
+    .option('--from <file>', 'read recorded `kubectl get certificate,certificaterequest -A -o json` output')
+    .option('--apply', 'run the fix with kubectl (delete the failed request, set Issuing=True via the status subresource)')
+    .option('--json', 'JSON findings')
+    .addHelpText('after', '\nExit status: 0 all healthy (or fixed with --apply), 11 something needs fixing.')
+    .action(async (options) => (await import('./commands/cert-manager.js')).doctor(options));
+
+  program
     .command('wizard')
     .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')
     .option('--root <dir>', 'treat DIR as /', '/')

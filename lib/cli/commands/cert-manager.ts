@@ -1,0 +1,49 @@
+// `rescue-kit cert-manager doctor`: stuck cert-manager renewals explained and fixed (seed 002).
+import { RescueError } from '../../errors.js';
+import { readText } from '../../host/fs.js';
+import { createHost } from '../../host/host.js';
+import { parseJson } from '../../config/json.js';
+import { diagnose, K8sResource, shellLine } from '../../ops/cert-manager.js';
+import { printJson, say, table } from '../output.js';
+
+export interface DoctorOptions {
+  namespace?: string;
+  from?: string;
+  apply?: boolean;
+  json?: boolean;
+}
+
+export async function doctor(options: DoctorOptions): Promise<void> {
+  const host = createHost();
+  let text: string;
+  if (options.from) text = readText(options.from, 'recorded kubectl output');
+  else {
+    const scope = options.namespace ? ['-n', options.namespace] : ['-A'];
+    const result = await host.run('kubectl', ['get', 'certificate,certificaterequest', ...scope, '-o', 'json'], { timeoutMs: 60_000 });
+    if (result.exitCode !== 0) throw new RescueError('FILE_NOT_FOUND', `kubectl get certificate,certificaterequest failed: ${result.stderr.trim()}`, { hint: 'no cluster reachable? record it elsewhere (kubectl get certificate,certificaterequest -A -o json > cm.json) and pass --from cm.json' });
+    text = result.stdout;
+  }
+  const list = parseJson(text, options.from ?? 'kubectl output') as { items?: K8sResource[] };
+  const items = (list.items ?? []).filter((item) => !options.namespace || item.metadata?.namespace === options.namespace);
+  const findings = diagnose(items, new Date());
+  if (options.json) printJson(findings);
+  else {
+    say(table(['NAMESPACE', 'CERTIFICATE', 'DIAGNOSIS'], findings.map((finding) => [finding.namespace, finding.name, finding.diagnosis])));
+    for (const finding of findings.filter((entry) => entry.diagnosis !== 'ok')) {
+      say(`\n${finding.namespace}/${finding.name}: ${finding.explanation}`);
+      for (const step of finding.fix) say(`  ${shellLine(step)}`);
+    }
+  }
+  const broken = findings.filter((finding) => finding.fix.length);
+  if (!options.apply) {
+    if (broken.length) process.exitCode = 11;
+    return;
+  }
+  for (const finding of broken) {
+    for (const step of finding.fix) {
+      const result = await host.run('kubectl', step, { timeoutMs: 60_000 });
+      if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(step)} failed: ${result.stderr.trim()}`, { hint: 'nothing to roll back: deleting a failed request and re-triggering are safe to repeat' });
+      say(`${shellLine(step).slice(0, 120)}: ${result.stdout.trim()}`);
+    }
+  }
+}
