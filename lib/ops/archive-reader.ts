@@ -142,6 +142,12 @@ export async function readArchive(file: string, options: { passphrase?: string; 
   parser.on('warn', (code: string, message: string) => {
     failure ??= new RescueError('INVALID_ARCHIVE', `damaged archive (${code}: ${message})`, { file, hint: 'the file is truncated or corrupt; use another copy of the backup' });
   });
+  if (encrypted) {
+    // GCM's tag is at the end: authenticate the whole file before any plaintext is parsed, so a wrong
+    // passphrase (or a changed file) is reported as such, not as whatever the garbage parses into.
+    const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), decryptStream(options.passphrase!, file), discard);
+  }
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   try {
     const stages = encrypted ? [source, decryptStream(options.passphrase!, file), parser] : [source, parser];
@@ -158,6 +164,15 @@ export async function readArchive(file: string, options: { passphrase?: string; 
     manifest = JSON.parse(manifestText) as BackupManifest;
   } catch {
     throw new RescueError('INVALID_ARCHIVE', 'the manifest inside the archive is not valid JSON', { file });
+  }
+  const nonDirectories = new Map(entries.filter((entry) => entry.type !== 'directory').map((entry) => [entry.path, entry.type]));
+  for (const entry of entries) {
+    const parts = entry.path.split('/');
+    for (let index = 1; index < parts.length; index++) {
+      const parent = parts.slice(0, index).join('/');
+      const type = nonDirectories.get(parent);
+      if (type) throw unsafe(file, `${entry.path} is beneath ${parent}, which the archive makes a ${type}`);
+    }
   }
   compareWithManifest(file, manifest, entries);
   return { manifest, entries: entries.filter((entry) => entry.path !== MANIFEST_PATH) };

@@ -65,10 +65,9 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
   const warnings: string[] = [];
   const walked: Walked[] = [];
   for (const path of options.paths ?? BACKUP_PATHS) walk(host, path, walked, warnings);
-  if (!walked.some((entry) => entry.hostPath.startsWith('/etc/kubernetes/'))) {
-    throw new RescueError('FILE_NOT_FOUND', `nothing to back up: ${host.real('/etc/kubernetes')} is empty or missing`, {
-      hint: 'check --root (it should hold etc/kubernetes)',
-    });
+  if (!walked.some((entry) => entry.type === 'file')) {
+    const where = (options.paths ?? BACKUP_PATHS).map((path) => host.real(path)).join(', ');
+    throw new RescueError('FILE_NOT_FOUND', `nothing to back up: no files under ${where}`, { hint: 'check --root (it should hold etc/kubernetes)' });
   }
 
   // etcd first: a snapshot is consistent; a data-dir copy of a running etcd may not be.

@@ -78,7 +78,7 @@ export async function planRestore(host: Host, archive: string, options: RestoreO
     return { path: entry.path, type: entry.type, action: !exists ? 'create' : currentMatches(host, entry) ? 'unchanged' : 'replace' };
   });
   // Anything under the backed-up trees that the backup did not have goes (it is in the pre-restore backup).
-  const archived = new Set(contents.entries.map((entry) => entry.path));
+  const archived = new Map(contents.entries.map((entry) => [entry.path, entry.type]));
   const roots = BACKUP_PATHS.map((path) => path.slice(1)).filter((path) => archived.has(path));
   for (const root of roots) {
     const walk = (relative: string) => {
@@ -86,7 +86,9 @@ export async function planRestore(host: Host, archive: string, options: RestoreO
         const path = `${relative}/${name}`;
         const stats = host.lstat(`/${path}`)!;
         if (!archived.has(path)) items.push({ path, type: stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : 'file', action: 'remove' });
-        else if (stats.isDirectory() && !stats.isSymbolicLink()) walk(path);
+        // Only walk into a host directory the archive also has as a directory: one it turns into a
+        // link or file is removed whole (lstat, no following) when that entry is put in place.
+        else if (stats.isDirectory() && !stats.isSymbolicLink() && archived.get(path) === 'directory') walk(path);
       }
     };
     if (host.lstat(`/${root}`)?.isDirectory()) walk(root);
@@ -170,6 +172,10 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
     renameSync(temp, target);
     written.push(entry.path);
   }
+  for (const item of plan.items.filter((entry) => entry.action === 'remove')) {
+    rmSync(host.real(`/${item.path}`), { recursive: true, force: true });
+    written.push(item.path);
+  }
   for (const entry of entries.filter((item) => item.type === 'symlink')) {
     const target = host.real(`/${entry.path}`);
     ensureDir(dirname(target));
@@ -183,10 +189,6 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
     if (host.lstat(`/${entry.path}`)?.isDirectory()) rmSync(target, { recursive: true, force: true });
     renameSync(temp, target);
     written.push(entry.path);
-  }
-  for (const item of plan.items.filter((entry) => entry.action === 'remove')) {
-    rmSync(host.real(`/${item.path}`), { recursive: true, force: true });
-    written.push(item.path);
   }
   for (const dir of new Set(staged.map((item) => dirname(item.target)))) {
     try {

@@ -12,7 +12,7 @@ import { checkInventory } from '../../ops/check.js';
 import { discover } from '../../ops/discover.js';
 import { snapshotStatus } from '../../ops/etcd.js';
 import { applyRestore, planRestore, verifyRestored } from '../../ops/restore.js';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { green, printJson, red, say, table, warn } from '../output.js';
 import { readPassphrase } from './passphrase.js';
 import { version } from '../version.js';
@@ -41,7 +41,18 @@ export async function backup(options: BackupCommandOptions): Promise<void> {
 }
 
 async function passphraseFor(file: string, options: { passphraseFile?: string }): Promise<string | undefined> {
-  const head = readFileSync(file).subarray(0, 64);
+  let head: Buffer;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      head = Buffer.alloc(64);
+      head = head.subarray(0, readSync(fd, head, 0, 64, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (cause) {
+    throw new RescueError('FILE_NOT_FOUND', `cannot read the backup: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { file, hint: 'check the path', cause });
+  }
   return isEncrypted(head) ? readPassphrase(options, false) : undefined;
 }
 
