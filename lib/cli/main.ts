@@ -189,6 +189,20 @@ export function buildProgram(): Command {
     .action(async (options) => (await import('./commands/cert-manager.js')).doctor(options));
 
   program
+    .command('vcluster')
+    .description('vcluster / k0s helpers')
+    .command('reset')
+    .description('expired k0s vcluster certs persisted on the data volume: back up and move the pki aside, then delete the certs Secret and the pod (seed 001)')
+    .requiredOption('--data <dir>', 'host path of the vcluster data volume (what the pod mounts at /data)')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--name <name>', 'vcluster name (Secret <name>-certs, pod <name>-0)', 'vcluster')
+    .option('--namespace <ns>', 'namespace of the vcluster', 'vcluster')
+    .option('--dry-run', 'show what it finds and would do')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--apply', 'run the kubectl steps too')
+    .action(async (options) => (await import('./commands/vcluster.js')).vclusterReset(options));
+
+  program
     .command('wizard')
     .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')
     .option('--root <dir>', 'treat DIR as /', '/')

@@ -1,0 +1,43 @@
+// `rescue-kit vcluster reset`: seed 001's fix for a k0s vcluster stuck on expired persisted certs.
+import { createHost } from '../../host/host.js';
+import { RescueError } from '../../errors.js';
+import { checkInventory } from '../../ops/check.js';
+import { discover } from '../../ops/discover.js';
+import { findPersistedPki, resetVclusterPki } from '../../ops/vcluster.js';
+import { renderReport } from '../../render/check.js';
+import { shellLine } from '../../ops/cert-manager.js';
+import { say } from '../output.js';
+import { version } from '../version.js';
+import { confirmOrAbort } from './confirm.js';
+
+export interface VclusterOptions {
+  root: string;
+  data: string;
+  name: string;
+  namespace: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  apply?: boolean;
+}
+
+export async function vclusterReset(options: VclusterOptions): Promise<void> {
+  const host = createHost({ root: options.root });
+  const pkiDir = findPersistedPki(host, options.data);
+  say(`persisted pki: ${host.real(pkiDir)}`);
+  process.stderr.write(renderReport(checkInventory(discover(host, { path: pkiDir }), { now: host.now(), warnMs: 30 * 86_400_000 }), process.stderr));
+  say(`plan: back up ${pkiDir}, move it to ${pkiDir}.old-<time>, delete secret ${options.name}-certs, delete pod ${options.name}-0 (vcluster then generates a new pki)`);
+  if (options.dryRun) return;
+  await confirmOrAbort(options.yes, `move ${pkiDir} aside so vcluster ${options.name} regenerates its certificates?`);
+  const reset = await resetVclusterPki(host, { dataDir: options.data, name: options.name, namespace: options.namespace, version: version() });
+  say(`backup: ${reset.backup}\nmoved: ${reset.pkiDir} -> ${reset.movedTo} (undo: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)})`);
+  if (!options.apply) {
+    say('now run:');
+    for (const command of reset.commands) say(`  ${shellLine(command)}`);
+    return;
+  }
+  for (const command of reset.commands) {
+    const result = await host.run('kubectl', command, { timeoutMs: 60_000 });
+    if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(command)} failed: ${result.stderr.trim()}`, { hint: `the pki was moved, not deleted: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)} to undo` });
+    say(`${shellLine(command)}: ${result.stdout.trim()}`);
+  }
+}
