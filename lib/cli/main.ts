@@ -40,6 +40,20 @@ export function buildProgram(): Command {
     .option('--json', 'JSON plan (with --dry-run) or report')
     .action(async (names, options) => (await import('./commands/renew.js')).caRenew(names, options));
 
+  ca.command('rotate')
+    .description('replace the cluster CA key in two phases: start (trust bundle old+new, leaves re-issued from the new key), finish (new CA only)')
+    .addOption(new Option('--phase <phase>', 'which phase').choices(['start', 'finish']).makeOptionMandatory())
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--validity <duration>', 'validity of the new CA (start)', '10y')
+    .addOption(new Option('--restart <mode>', 'how to restart components').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
+    .option('--apiserver-url <url>', 'health-check the apiserver here')
+    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
+    .option('--dry-run', 'print the plan and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON plan (with --dry-run) or report')
+    .action(async (options) => (await import('./commands/renew.js')).caRotate(options));
+
   program
     .command('issue')
     .description('issue a key + certificate from a CSR JSON and the CA (like cfssl gencert -ca ... | cfssljson -bare)')

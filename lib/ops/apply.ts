@@ -66,6 +66,11 @@ function fsyncDir(directory: string): void {
 /** Write one journal step into place: temp beside the target, fsync, owner and mode, rename. Idempotent. */
 export function commitStep(host: Host, run: Run, step: JournalStep): void {
   const target = host.real(step.hostPath);
+  if (step.kind === 'delete') {
+    rmSync(target, { force: true });
+    fsyncDir(dirname(target));
+    return;
+  }
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rescue-kit`);
   if (step.kind === 'symlink') {
     symlinkSync(step.target!, temp);

@@ -21,7 +21,8 @@ export type Component = (typeof RESTART_ORDER)[number];
 
 export interface FileChange {
   hostPath: string;
-  kind: 'file' | 'symlink';
+  /** 'delete' removes the file (ca rotate's finish phase drops the old CA pair). */
+  kind: 'file' | 'symlink' | 'delete';
   /** New bytes (never serialised: may hold a private key). */
   data?: Buffer;
   /** New symlink target. */
@@ -75,6 +76,8 @@ export interface RenewOptions {
   newKey: boolean;
   addSans?: SubjectAltNames;
   beyondCa?: 'cap' | 'refuse';
+  /** What kubeconfigs' certificate-authority-data should hold (default: the cluster CA). A rotation passes old+new. */
+  caBundlePem?: string;
 }
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -145,7 +148,7 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
       if (key.fresh) plan.changes.push(fileChange(host, item.key!.hostPath, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
     } else if (kubeconfigSpec) {
       if (kubeconfigSpec.component !== 'admin') components.add(kubeconfigSpec.component);
-      plan.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now));
+      plan.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
     }
   }
   plan.restart = RESTART_ORDER.filter((component) => components.has(component));
@@ -211,12 +214,12 @@ function fileChange(host: Host, hostPath: string, data: Buffer, holdsPrivateKey:
   };
 }
 
-function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date): FileChange[] {
+function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date, caBundlePem?: string): FileChange[] {
   const file = `${KUBERNETES_DIR}/${item.name}`;
   const text = host.read(file)!.toString();
   const view = readKubeconfig(text, host.real(file));
   const user = view.currentUser!;
-  const caPem = inventory.authorities.find((authority) => authority.name === 'ca')!.certificate!.value!.pem;
+  const caPem = caBundlePem ?? inventory.authorities.find((authority) => authority.name === 'ca')!.certificate!.value!.pem;
   const keyPem = exportPrivateKeyPem(key.key);
   const changes: FileChange[] = [];
   // Refresh the CA data too: kubeadm leaves it stale after a CA change.

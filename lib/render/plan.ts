@@ -7,7 +7,7 @@ export function renderPlan(plan: RenewPlan): string {
   const lines = [bold('Plan'), table(['CERTIFICATE', 'CA', 'KEY', 'NOT AFTER (NOW)', 'NOT AFTER (NEW)', 'IDENTITY'], rows), ''];
   const notes = plan.items.flatMap((item) => item.notes.map((note) => `  ${item.name}: ${note}`));
   if (notes.length) lines.push('Kept as the old certificates say (kubeadm today would differ):', ...notes, '');
-  lines.push('Files:', ...plan.changes.map((change) => `  ${change.kind === 'symlink' ? 'link ' : 'write'} ${change.hostPath}${change.kind === 'symlink' ? ` -> ${change.target}` : ` (${change.mode.toString(8).padStart(4, '0')})`}  ${change.reason}`), '');
+  lines.push('Files:', ...plan.changes.map((change) => `  ${change.kind === 'symlink' ? 'link  ' : change.kind === 'delete' ? 'delete' : 'write '} ${change.hostPath}${change.kind === 'symlink' ? ` -> ${change.target}` : change.kind === 'delete' ? '' : ` (${change.mode.toString(8).padStart(4, '0')})`}  ${change.reason}`), '');
   lines.push(`Restart order: ${plan.restart.length ? plan.restart.join(' -> ') : '(nothing)'}`);
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;

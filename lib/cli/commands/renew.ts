@@ -94,6 +94,16 @@ export async function caRenew(names: string[], options: RenewCommandOptions): Pr
   );
 }
 
+/** `ca rotate --phase start|finish`: a new CA key with a trust-bundle transition; each phase its own run. */
+export async function caRotate(options: RenewCommandOptions & { phase: 'start' | 'finish' }): Promise<void> {
+  const host = createHost({ root: options.root });
+  const { buildCaRotateFinish, buildCaRotateStart } = await import('../../ops/ca-rotate-plan.js');
+  await planAndApply(host, options, `ca rotate --phase ${options.phase}`, async () =>
+    options.phase === 'start' ? buildCaRotateStart(host, discover(host), parseDuration(options.validity, '--validity')) : buildCaRotateFinish(host, discover(host)),
+  );
+  if (options.phase === 'start' && !options.dryRun) say('transition: clients trust both CAs. Once every node and client has the bundle, run: rescue-kit ca rotate --phase finish');
+}
+
 async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>): Promise<void> {
   refuseIfInterrupted(host);
   const plan = await build();
