@@ -221,7 +221,7 @@ export function buildProgram(): Command {
     .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')
     .option('--root <dir>', 'treat DIR as /', '/')
     .option('--answers <file>', 'replay answers from a JSON file (flags and RESCUE_KIT_* env override it)')
-    .addOption(new Option('--action <action>', 'what to do').choices(['backup', 'renew-expiring', 'renew-chosen', 'issue', 'rollback']))
+    .addOption(new Option('--action <action>', 'what to do').choices(['backup', 'renew-expiring', 'renew-chosen', 'issue', 'ca-renew', 'rollback']))
     .option('--names <list>', 'renew-chosen: comma-separated kubeadm names')
     .option('--validity <duration>', 'validity of renewed certificates (1y, 365d, 8760h)')
     .option('--new-key', 'generate new keys')

@@ -11,6 +11,7 @@ import { checkInventory, CheckReport } from '../ops/check.js';
 import { discover } from '../ops/discover.js';
 import { listRuns, loadRun } from '../ops/journal.js';
 import { buildRenewPlan } from '../ops/renew-plan.js';
+import { buildCaRenewPlan } from '../ops/ca-renew-plan.js';
 import { RestartMode } from '../ops/restart.js';
 import { classifyHosts } from '../pki/san.js';
 import { parseDuration } from '../pki/validity.js';
@@ -76,6 +77,7 @@ export async function runWizard(options: WizardOptions): Promise<void> {
         { value: 'renew-chosen', name: 'renew the certificates I choose', disabled: renewAvailable ? false : '(kubeadm layout only)' },
         { value: 'backup', name: 'back up pki, kubeconfigs, manifests and etcd' },
         { value: 'issue', name: 'issue a certificate from a CSR template' },
+        { value: 'ca-renew', name: 'renew the CAs (same keys: existing certificates keep verifying)', disabled: renewAvailable ? false : '(kubeadm layout only)' },
         { value: 'rollback', name: 'roll back a previous run' },
       ]),
     '--action',
@@ -85,6 +87,7 @@ export async function runWizard(options: WizardOptions): Promise<void> {
       return backupFlow(options);
     case 'renew-expiring':
     case 'renew-chosen':
+    case 'ca-renew':
       return renewFlow(options, action, expiring);
     case 'issue':
       return issueFlow(options);
@@ -111,21 +114,22 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   const { host, answers } = options;
   const present = renewableNames(99);
   const names =
-    action === 'renew-expiring'
+    action === 'ca-renew'
+      ? ['ca', 'front-proxy-ca', 'etcd-ca']
+      : action === 'renew-expiring'
       ? expiring
       : await need(options, answers.names, (prompter) => prompter.names(present.map((name) => ({ value: name, name, checked: expiring.includes(name) }))), '--names');
   if (names.length === 0) throw new RescueError('USAGE', 'nothing to renew: every certificate is valid for more than 30 days', { hint: 'choose "renew the certificates I choose" to renew anyway' });
-  const validity = await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', '1y');
-  const newKey = await need(options, answers.newKey, (prompter) => prompter.newKey(), '--new-key', false);
+  const validity = await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', action === 'ca-renew' ? '10y' : '1y');
+  // A CA keeps its key (that is what keeps existing leaves valid); leaves may get new ones.
+  const newKey = action === 'ca-renew' ? false : await need(options, answers.newKey, (prompter) => prompter.newKey(), '--new-key', false);
   const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
-  const addSans = await need(options, answers.addSans, (prompter) => prompter.addSans(), '--add-san', [] as string[]);
-  const plan = await buildRenewPlan(host, discover(host), {
-    names,
-    all: false,
-    durationMs: parseDuration(validity, 'validity'),
-    newKey,
-    addSans: addSans.length ? classifyHosts(addSans) : undefined,
-  });
+  const addSans = action === 'ca-renew' ? [] : await need(options, answers.addSans, (prompter) => prompter.addSans(), '--add-san', [] as string[]);
+  const durationMs = parseDuration(validity, 'validity');
+  const plan =
+    action === 'ca-renew'
+      ? buildCaRenewPlan(host, discover(host), { names, all: false, durationMs })
+      : await buildRenewPlan(host, discover(host), { names, all: false, durationMs, newKey, addSans: addSans.length ? classifyHosts(addSans) : undefined });
   options.say(`\n${renderPlan(plan)}`);
   await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const progress = new Progress();
