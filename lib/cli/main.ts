@@ -8,6 +8,19 @@ import { version } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** The options every plan-applying command shares (renew, ca renew, ca rotate). */
+function applyOptions(command: Command, restartHelp = 'how to restart components'): Command {
+  return command
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .addOption(new Option('--restart <mode>', restartHelp).choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
+    .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
+    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
+    .option('--dry-run', 'print the plan and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON plan (with --dry-run) or report');
+}
+
 export function buildProgram(): Command {
   const program = new Command('rescue-kit')
     .description('Bring a Kubernetes control plane back when its certificates have expired, offline.')
@@ -25,34 +38,23 @@ export function buildProgram(): Command {
     .option('--force', 'overwrite existing output files')
     .action(async (options) => (await import('./commands/ca-init.js')).caInit(options));
 
-  ca.command('renew')
-    .description('re-issue CA certificates with the same key (existing leaves keep verifying); kubeconfig CA data refreshed')
-    .argument('[names...]', 'ca, front-proxy-ca, etcd-ca')
-    .option('--root <dir>', 'treat DIR as /', '/')
-    .option('--all', 'all three kubeadm CAs')
-    .option('--validity <duration>', 'new validity', '10y')
-    .addOption(new Option('--restart <mode>', 'how to restart the components that read the CA').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
-    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
-    .option('--apiserver-url <url>', 'health-check the apiserver here')
-    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
-    .option('--dry-run', 'print the plan and stop')
-    .option('--yes', 'do not ask for confirmation')
-    .option('--json', 'JSON plan (with --dry-run) or report')
-    .action(async (names, options) => (await import('./commands/renew.js')).caRenew(names, options));
+  applyOptions(
+    ca
+      .command('renew')
+      .description('re-issue CA certificates with the same key (existing leaves keep verifying); kubeconfig CA data refreshed')
+      .argument('[names...]', 'ca, front-proxy-ca, etcd-ca')
+      .option('--all', 'all three kubeadm CAs')
+      .option('--validity <duration>', 'new validity', '10y'),
+    'how to restart the components that read the CA',
+  ).action(async (names, options) => (await import('./commands/renew.js')).caRenew(names, options));
 
-  ca.command('rotate')
-    .description('replace the cluster CA key in two phases: start (trust bundle old+new, leaves re-issued from the new key), finish (new CA only)')
-    .addOption(new Option('--phase <phase>', 'which phase').choices(['start', 'finish']).makeOptionMandatory())
-    .option('--root <dir>', 'treat DIR as /', '/')
-    .option('--validity <duration>', 'validity of the new CA (start)', '10y')
-    .addOption(new Option('--restart <mode>', 'how to restart components').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
-    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
-    .option('--apiserver-url <url>', 'health-check the apiserver here')
-    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
-    .option('--dry-run', 'print the plan and stop')
-    .option('--yes', 'do not ask for confirmation')
-    .option('--json', 'JSON plan (with --dry-run) or report')
-    .action(async (options) => (await import('./commands/renew.js')).caRotate(options));
+  applyOptions(
+    ca
+      .command('rotate')
+      .description('replace the cluster CA key in two phases: start (trust bundle old+new, leaves re-issued from the new key), finish (new CA only)')
+      .addOption(new Option('--phase <phase>', 'which phase').choices(['start', 'finish']).makeOptionMandatory())
+      .option('--validity <duration>', 'validity of the new CA (start)', '10y'),
+  ).action(async (options) => (await import('./commands/renew.js')).caRotate(options));
 
   program
     .command('issue')
@@ -138,27 +140,20 @@ export function buildProgram(): Command {
     .option('--json', 'print the plan as JSON')
     .action(async (file, options) => (await import('./commands/backup.js')).restore(file, options));
 
-  program
-    .command('renew')
-    .description('renew kubeadm certificates from their CAs: plan, backup, journal, write, restart in order, health-check, roll back on failure')
-    .argument('[names...]', 'apiserver, apiserver-kubelet-client, apiserver-etcd-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf')
-    .option('--root <dir>', 'treat DIR as /', '/')
-    .option('--all', 'every renewable certificate on this host')
-    .option('--validity <duration>', 'new validity: 1y, 365d, 8760h', '1y')
-    .option('--reuse-key', 'keep each existing key (default)')
-    .option('--new-key', 'generate new keys (same algorithm and size)')
-    .option('--add-san <san>', 'add a SAN to renewed server certificates (repeatable, or comma-separated)', collect)
-    .addOption(new Option('--restart <mode>', 'how to restart components').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
-    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
-    .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
-    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
-    .addOption(new Option('--beyond-ca <policy>', 'a cert that would outlive its CA').choices(['cap', 'refuse']).default('cap'))
-    .option('--dry-run', 'print the plan and stop')
-    .option('--yes', 'do not ask for confirmation')
-    .option('--json', 'JSON plan (with --dry-run) or report')
-    .option('--resume', 'finish an interrupted run instead of starting one')
-    .addHelpText('after', '\nExit status: 0 renewed, 2 usage, 3 precondition (e.g. an interrupted run), 4 invalid input, 6 failed (the message says whether it was rolled back).')
-    .action(async (names, options) => (await import('./commands/renew.js')).renew(names, options));
+  applyOptions(
+    program
+      .command('renew')
+      .description('renew kubeadm certificates from their CAs: plan, backup, journal, write, restart in order, health-check, roll back on failure')
+      .argument('[names...]', 'apiserver, apiserver-kubelet-client, apiserver-etcd-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf')
+      .option('--all', 'every renewable certificate on this host')
+      .option('--validity <duration>', 'new validity: 1y, 365d, 8760h', '1y')
+      .option('--reuse-key', 'keep each existing key (default)')
+      .option('--new-key', 'generate new keys (same algorithm and size)')
+      .option('--add-san <san>', 'add a SAN to renewed server certificates (repeatable, or comma-separated)', collect)
+      .addOption(new Option('--beyond-ca <policy>', 'a cert that would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+      .option('--resume', 'finish an interrupted run instead of starting one')
+      .addHelpText('after', '\nExit status: 0 renewed, 2 usage, 3 precondition (e.g. an interrupted run), 4 invalid input, 6 failed (the message says whether it was rolled back).'),
+  ).action(async (names, options) => (await import('./commands/renew.js')).renew(names, options));
 
   program
     .command('rollback')

@@ -12,16 +12,8 @@ import { RescueError } from '../errors.js';
 import { decryptStream, isEncrypted, ENCRYPTION_MAGIC } from './archive-crypto.js';
 import { BackupManifest, EntryType, ManifestEntry, MANIFEST_PATH } from './backup-manifest.js';
 
-export interface ArchiveEntry {
-  path: string;
-  type: EntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  sha256?: string;
-  target?: string;
-}
+/** An entry as read from the archive: the same fields the manifest lists (sha256 computed while reading). */
+export type ArchiveEntry = ManifestEntry;
 
 export interface ArchiveContents {
   manifest: BackupManifest;
