@@ -97,3 +97,42 @@ export function fileMode(path: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * writeFilesAtomically for many files at once: temp files are written and fsynced
+ * concurrently (the filesystem can then commit them together instead of one
+ * journal flush per file), renamed only when all are durable, and each directory
+ * is fsynced once. Same all-or-nothing contract; refuses to overwrite unless asked.
+ */
+export async function writeFilesAtomicallyInBulk(files: FileToWrite[], options: { overwrite?: boolean; concurrency?: number } = {}): Promise<void> {
+  const { open, rename, rm, mkdir } = await import('node:fs/promises');
+  if (!options.overwrite) {
+    const existing = files.filter((file) => existsSync(file.path)).map((file) => file.path);
+    if (existing.length) throw new RescueError('FILE_EXISTS', `refusing to overwrite ${existing.slice(0, 5).join(', ')}${existing.length > 5 ? ' ...' : ''}`, { hint: 'choose another output, or pass --force' });
+  }
+  const directories = [...new Set(files.map((file) => dirname(file.path)))];
+  await Promise.all(directories.map((directory) => mkdir(directory, { recursive: true, mode: 0o755 })));
+  const temps = files.map((file) => join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`));
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < files.length; index = next++) {
+      const file = files[index]!;
+      const handle = await open(temps[index]!, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, file.mode);
+      try {
+        await handle.chmod(file.mode);
+        await handle.writeFile(file.data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, files.length) }, worker));
+  } catch (cause) {
+    await Promise.all(temps.map((temp) => rm(temp, { force: true })));
+    throw new RescueError('WRITE_FAILED', `could not write ${files.length} files under ${directories[0]}: ${(cause as Error).message}`, { hint: 'check free space and permissions; nothing was changed', cause });
+  }
+  await Promise.all(files.map((file, index) => rename(temps[index]!, file.path)));
+  for (const directory of directories) fsyncDirectory(directory);
+}

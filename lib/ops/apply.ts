@@ -63,12 +63,15 @@ function fsyncDir(directory: string): void {
   } catch {}
 }
 
-/** Write one journal step into place: temp beside the target, fsync, owner and mode, rename. Idempotent. */
+/**
+ * Write one journal step into place: temp beside the target, fsync, owner and mode, rename.
+ * Idempotent (resume simply commits every step again). The caller fsyncs the directories
+ * once all steps are in (commitSteps), instead of once per file.
+ */
 export function commitStep(host: Host, run: Run, step: JournalStep): void {
   const target = host.real(step.hostPath);
   if (step.kind === 'delete') {
     rmSync(target, { force: true });
-    fsyncDir(dirname(target));
     return;
   }
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rescue-kit`);
@@ -94,7 +97,16 @@ export function commitStep(host: Host, run: Run, step: JournalStep): void {
     } catch {}
   }
   renameSync(temp, target);
-  fsyncDir(dirname(target));
+}
+
+/** Commit every step, then make the renames durable (one fsync per directory). */
+export function commitSteps(host: Host, run: Run, steps: JournalStep[], afterEach?: (index: number) => void): void {
+  steps.forEach((step, index) => {
+    commitStep(host, run, step);
+    afterEach?.(index);
+  });
+  for (const directory of new Set(steps.map((step) => dirname(host.real(step.hostPath))))) fsyncDir(directory);
+  for (const step of steps) step.done = true;
 }
 
 export function journalFor(plan: RenewPlan, runId: string, command: string, startedAt: string): Journal {
@@ -151,14 +163,11 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     run.save();
     failpoint('staged');
 
+    // From here the tree may be a mix until 'committed': the journal says so, and the next run
+    // either commits every step again (resume: steps are idempotent) or restores the backup.
     journal.phase = 'committing';
     run.save();
-    journal.steps.forEach((step, index) => {
-      commitStep(host, run, step);
-      step.done = true;
-      run.save();
-      failpoint(`commit:${index}`);
-    });
+    commitSteps(host, run, journal.steps, (index) => failpoint(`commit:${index}`));
     journal.phase = 'committed';
     run.save();
     failpoint('committed');
@@ -247,14 +256,9 @@ export function resumeRun(host: Host, run: Run): number {
   }
   unpauseAll(host, journal.paused);
   journal.paused = [];
-  let committed = 0;
-  for (const step of journal.steps) {
-    // Idempotent: a step whose rename landed before the crash is simply written again.
-    commitStep(host, run, step);
-    if (!step.done) committed++;
-    step.done = true;
-    run.save();
-  }
+  // Idempotent: a step whose rename landed before the crash is simply written again.
+  const committed = journal.steps.filter((step) => !step.done).length;
+  commitSteps(host, run, journal.steps);
   journal.phase = 'committed';
   run.save();
   return committed;

@@ -6,7 +6,8 @@ import { createReadStream, Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { Header, Pax } from 'tar';
+import { Header } from 'tar/header';
+import { Pax } from 'tar/pax';
 
 const BLOCK = 512;
 

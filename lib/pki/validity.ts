@@ -35,8 +35,10 @@ export function parseDuration(text: string, what = 'duration'): number {
   if (body === '' || consumed !== body.length) {
     throw new RescueError('INVALID_DURATION', `${what} "${text}" is not a duration`, { hint });
   }
-  if (total <= 0) throw new RescueError('INVALID_DURATION', `${what} "${text}" is zero`, { hint });
-  return Math.round(total);
+  // Round first: "1ns" would otherwise pass as positive and become a zero-length validity.
+  const rounded = Math.round(total);
+  if (rounded <= 0) throw new RescueError('INVALID_DURATION', `${what} "${text}" is zero (or below a millisecond)`, { hint });
+  return rounded;
 }
 
 /** Render milliseconds the way an operator reads residual time: "364d", "9y", "3h", "<invalid>" when past. */

@@ -19,7 +19,11 @@ export class Progress {
     if (this.stream.isTTY) {
       this.timer = setInterval(() => {
         this.frame = (this.frame + 1) % FRAMES.length;
-        this.stream.write(`\r${FRAMES[this.frame]} ${this.current!.text} (${this.elapsed()})\u001b[K`);
+        // One terminal row only: "\r" returns to the start of the last wrapped row, so a wider line would leave copies behind.
+        const width = (this.stream.columns || 80) - 1;
+        let line = `${FRAMES[this.frame]} ${this.current!.text} (${this.elapsed()})`;
+        if (line.length > width) line = `${line.slice(0, width - 1)}…`;
+        this.stream.write(`\r${line}\u001b[K`);
       }, 120);
       this.timer.unref();
     }
