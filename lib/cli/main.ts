@@ -258,6 +258,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `rescue-kit check --help | head -1`: a reader that stops early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });
