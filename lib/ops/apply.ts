@@ -3,7 +3,7 @@
 // order with a health check after each step — and on any failure, restore the
 // backup byte for byte and restart what was restarted. A run killed anywhere
 // is finished (resumeRun) or undone (rollbackRun) by the next invocation.
-import { chownSync, closeSync, constants, fsyncSync, lchownSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, constants, fsyncSync, lchownSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { RescueError } from '../errors.js';
@@ -248,6 +248,21 @@ export async function rollbackRun(host: Host, run: Run, options: Pick<ApplyOptio
   return { problems, restarts };
 }
 
+/** Temp files an interrupted commitStep left beside a target (they may hold key material). */
+function removeStaleTemps(host: Host, step: JournalStep): void {
+  const target = host.real(step.hostPath);
+  const prefix = `.${basename(target)}.`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(target));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{12}\.rescue-kit$/.test(name.slice(prefix.length))) rmSync(join(dirname(target), name), { force: true });
+  }
+}
+
 /** Finish an interrupted run: commit the staged files it had not written yet (restarts: restartInOrder). */
 export function resumeRun(host: Host, run: Run): number {
   const { journal } = run;
@@ -257,6 +272,7 @@ export function resumeRun(host: Host, run: Run): number {
   unpauseAll(host, journal.paused);
   journal.paused = [];
   // Idempotent: a step whose rename landed before the crash is simply written again.
+  for (const step of journal.steps) removeStaleTemps(host, step);
   const committed = journal.steps.filter((step) => !step.done).length;
   commitSteps(host, run, journal.steps);
   journal.phase = 'committed';

@@ -2,7 +2,7 @@
 // waiting until each is back: static pods (manifest out and back in, watched
 // with crictl), crictl/docker (stop the container, the kubelet starts a new
 // one), or systemd units (seed 004's binary install).
-import { renameSync, mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Host } from '../host/host.js';
 import { MANIFEST_DIR } from './manifests.js';
@@ -86,6 +86,9 @@ async function restartStaticPod(host: Host, component: Component, options: Resta
   // The kubelet notices the manifest is gone and stops the pod.
   const gone = await waitFor(async () => ((await containerIds(host, 'crictl', component)) ?? []).length === 0, options);
   renameSync(host.real(to), host.real(from));
+  try {
+    rmdirSync(dirname(host.real(to))); // leave no trace when empty (a rollback must be byte for byte)
+  } catch {}
   options.onPause?.(undefined);
   if (!gone) return { ok: false, detail: `${component} did not stop within ${options.timeoutMs / 1000}s after its manifest was moved out` };
   const back = await waitFor(async () => {

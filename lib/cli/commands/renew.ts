@@ -135,6 +135,13 @@ async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
   if (!interrupted) return say('no interrupted run to finish');
   const unlock = acquireLock(host);
   const run = loadRun(host, interrupted.runId);
+  if (run.journal.phase === 'backed-up') {
+    // Killed before staging: nothing in the tree was changed; there is nothing to finish.
+    run.journal.phase = 'rolled-back';
+    run.save();
+    unlock();
+    return say(`run ${run.journal.runId} stopped before changing anything (nothing to finish); run renew again`);
+  }
   const report: ApplyReport = { runId: run.journal.runId, backup: run.journal.backup ?? '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   const started = Date.now();
   const apply = applyOptions(options, run.journal.command);
