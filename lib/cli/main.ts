@@ -230,6 +230,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
     .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')
+    .option('--wizard', 'rescue the sandbox through the interactive wizard')
     .action(async (options) => (await import('./commands/demo.js')).demo(options));
 
   return program;

@@ -22,7 +22,7 @@ import { etcdHealthWithTree, hasEtcd } from './demo-etcd.js';
 
 const DAY = 86_400_000;
 
-export async function demo(options: { dir?: string }): Promise<void> {
+export async function demo(options: { dir?: string; wizard?: boolean }): Promise<void> {
   const started = Date.now();
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'rescue-kit-demo-'));
   const host = createHost({ root });
@@ -31,6 +31,15 @@ export async function demo(options: { dir?: string }): Promise<void> {
   step('1. a sandbox kubeadm control plane whose certificates expired 30 days ago');
   writeTree(root, await buildSandboxTree({ now: host.now(), expiredDaysAgo: 30 }));
   say(`   ${root}/etc/kubernetes, ${root}/var/lib/kubelet/pki`);
+  if (options.wizard) {
+    // The same rescue through the wizard: asked on a terminal, defaults (renew what expired, no restarts) otherwise.
+    const { wizard, interactive } = await import('./wizard.js');
+    step(`2. rescue-kit wizard --root ${root}`);
+    await wizard({ root, timeout: '60s', ...(interactive() ? {} : { action: 'renew-expiring', restart: 'none', yes: true }) });
+    say(bold(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`));
+    process.stdout.write(`${root}\n`);
+    return;
+  }
 
   step('2. rescue-kit check --root ' + root);
   process.stderr.write(renderReport(checkInventory(discover(host), { now: host.now(), warnMs: 30 * DAY }), process.stderr));
