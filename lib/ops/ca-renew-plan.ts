@@ -10,7 +10,7 @@ import { keyMatchesCertificate } from '../pki/verify.js';
 import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
 import { issueCertificate } from '../pki/sign.js';
 import { Inventory, KUBERNETES_DIR } from './discover.js';
-import { base64, clusterCaField, patchKubeconfig, readKubeconfig } from './kubeconfig.js';
+import { withCaData } from './kubeconfig.js';
 import { Component, FileChange, RenewPlan } from './renew-plan.js';
 import { createHash } from 'node:crypto';
 
@@ -78,9 +78,9 @@ function kubeconfigCaData(host: Host, inventory: Inventory, caPem: string): File
     const file = `${KUBERNETES_DIR}/${item.name}`;
     const text = host.read(file)?.toString();
     if (!text) continue;
-    const view = readKubeconfig(text, host.real(file));
-    if (!view.clustersWithCaData.length) continue;
-    const patched = Buffer.from(patchKubeconfig(text, view.clustersWithCaData.map((index) => ({ path: clusterCaField(index), value: base64(caPem) })), host.real(file)));
+    const patchedText = withCaData(text, caPem, host.real(file));
+    if (!patchedText) continue;
+    const patched = Buffer.from(patchedText);
     const stats = host.lstat(file)!;
     changes.push({
       hostPath: file,

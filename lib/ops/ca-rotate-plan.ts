@@ -14,7 +14,7 @@ import { exportPrivateKeyPem, describeKey, generateKey, keysMatch } from '../pki
 import { renewalTemplate } from '../pki/renewal.js';
 import { issueCertificate } from '../pki/sign.js';
 import { Inventory, KUBERNETES_DIR, PKI_DIR } from './discover.js';
-import { base64, clusterCaField, patchKubeconfig, readKubeconfig } from './kubeconfig.js';
+import { withCaData } from './kubeconfig.js';
 import { buildRenewPlan, Component, FileChange, RenewPlan } from './renew-plan.js';
 
 const CA_CRT = `${PKI_DIR}/ca.crt`;
@@ -86,9 +86,8 @@ export function buildCaRotateFinish(host: Host, inventory: Inventory): RenewPlan
     const file = `${KUBERNETES_DIR}/${spec.name}`;
     const text = host.read(file)?.toString();
     if (!text) continue;
-    const view = readKubeconfig(text, host.real(file));
-    if (!view.clustersWithCaData.length) continue;
-    const patched = patchKubeconfig(text, view.clustersWithCaData.map((index) => ({ path: clusterCaField(index), value: base64(newCa.pem) })), host.real(file));
+    const patched = withCaData(text, newCa.pem, host.real(file));
+    if (!patched) continue;
     changes.push(fileChange(host, file, Buffer.from(patched), 0o600, `${spec.name}: trust the new CA only`));
   }
   changes.push(fileChange(host, OLD_CRT, undefined, 0o644, 'drop the old CA certificate'), fileChange(host, OLD_KEY, undefined, 0o600, 'drop the old CA key'));

@@ -4,13 +4,13 @@
 // k0s/vcluster and plain folders: scan PEM files and match CAs by signature.
 import { KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from '../catalogue/kubeadm.js';
 import type { Host } from '../host/host.js';
 import { Certificate, parseCertificate } from '../pki/certificate.js';
 import { parsePrivateKey } from '../pki/keys.js';
 import { isIssuedBy } from '../pki/verify.js';
 import { ClusterFromManifests, readManifests } from './manifests.js';
+import { KubeconfigUser, readKubeconfig } from './kubeconfig.js';
 
 export const KUBERNETES_DIR = '/etc/kubernetes';
 export const PKI_DIR = '/etc/kubernetes/pki';
@@ -113,7 +113,7 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
     // super-admin.conf exists from 1.29: only missing when the cluster is that new.
     const expected = spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor);
     if (!present && !expected) continue;
-    items.push({ name: spec.name, kind: 'kubeconfig', expected, caName: 'ca', ...readKubeconfig(host, hostPath) });
+    items.push({ name: spec.name, kind: 'kubeconfig', expected, caName: 'ca', ...kubeconfigCredentials(host, hostPath) });
   }
   const known = new Set([...authorities, ...items].flatMap((item) => [item.certificate?.hostPath, item.key?.hostPath]).filter(Boolean));
   // The kubelet's serving cert (self-signed by the kubelet) and anything else in pki/ the catalogue does not name.
@@ -125,30 +125,21 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
   return { authorities: [...authorities, ...scanned.authorities], items: [...items, ...scanned.items] };
 }
 
-interface KubeconfigUser {
-  name?: string;
-  user?: Record<string, string>;
-}
-
-function readKubeconfig(host: Host, hostPath: string): Pick<InventoryItem, 'certificate' | 'key' | 'kubeconfigUser'> {
+function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem, 'certificate' | 'key' | 'kubeconfigUser'> {
   const bytes = host.read(hostPath);
   if (!bytes) return {};
-  let config: { users?: KubeconfigUser[]; contexts?: { name?: string; context?: { user?: string } }[]; 'current-context'?: string };
+  let entry: KubeconfigUser | undefined;
   try {
-    config = parseYaml(bytes.toString()) ?? {};
+    entry = readKubeconfig(bytes.toString(), hostPath).currentUser;
   } catch (error) {
-    return { certificate: { hostPath, embedded: true, error: `not valid YAML: ${(error as Error).message}` } };
+    return { certificate: { hostPath, embedded: true, error: (error as Error).message } };
   }
-  const contextUser = config.contexts?.find((context) => context.name === config['current-context'])?.context?.user;
-  const users = config.users ?? [];
-  const entry = users.find((user) => user.name === contextUser) ?? users.find((user) => user.user?.['client-certificate-data'] || user.user?.['client-certificate']);
-  const user = entry?.user ?? {};
   const directory = posix.dirname(hostPath);
   const resolveRef = (ref: string) => (ref.startsWith('/') ? ref : posix.join(directory, ref));
-  const embeddedOrFile = <T>(dataField: string, fileField: string, parse: (text: string) => T): Material<T> | undefined => {
-    if (user[dataField]) return materialFromText(hostPath, true, Buffer.from(user[dataField]!, 'base64').toString(), parse);
-    if (user[fileField]) {
-      const ref = resolveRef(user[fileField]!);
+  const embeddedOrFile = <T>(data: string | undefined, file: string | undefined, parse: (text: string) => T): Material<T> | undefined => {
+    if (data) return materialFromText(hostPath, true, Buffer.from(data, 'base64').toString(), parse);
+    if (file) {
+      const ref = resolveRef(file);
       const text = host.read(ref)?.toString();
       return text === undefined ? { hostPath: ref, embedded: false, error: 'referenced file is missing' } : materialFromText(ref, false, text, parse);
     }
@@ -156,8 +147,8 @@ function readKubeconfig(host: Host, hostPath: string): Pick<InventoryItem, 'cert
   };
   return {
     kubeconfigUser: entry?.name,
-    certificate: embeddedOrFile('client-certificate-data', 'client-certificate', parseCertificate),
-    key: embeddedOrFile('client-key-data', 'client-key', keyFromText),
+    certificate: embeddedOrFile(entry?.certData, entry?.certFile, parseCertificate),
+    key: embeddedOrFile(entry?.keyData, entry?.keyFile, keyFromText),
   };
 }
 

@@ -31,6 +31,11 @@ function parse(text: string, file: string) {
 }
 
 export function readKubeconfig(text: string, file: string): KubeconfigView {
+  return parseKubeconfig(text, file).view;
+}
+
+/** The parsed document (for in-place edits) and what it says, from one parse. */
+export function parseKubeconfig(text: string, file: string): { document: ReturnType<typeof parse>; view: KubeconfigView } {
   const document = parse(text, file);
   const config = document.toJS() as {
     users?: { name?: string; user?: Record<string, string> }[];
@@ -49,7 +54,7 @@ export function readKubeconfig(text: string, file: string): KubeconfigView {
   const contextUser = config?.contexts?.find((context) => context.name === config['current-context'])?.context?.user;
   const currentUser = users.find((user) => user.name === contextUser) ?? users.find((user) => user.certData || user.certFile);
   const clustersWithCaData = (config?.clusters ?? []).flatMap((entry, index) => (entry.cluster?.['certificate-authority-data'] ? [index] : []));
-  return { currentUser, users, clustersWithCaData };
+  return { document, view: { currentUser, users, clustersWithCaData } };
 }
 
 export interface ScalarEdit {
@@ -57,9 +62,9 @@ export interface ScalarEdit {
   value: string;
 }
 
-/** Replace existing scalar values in place; every other byte of `text` is kept. */
-export function patchKubeconfig(text: string, edits: ScalarEdit[], file: string): string {
-  const document = parse(text, file);
+/** Replace existing scalar values in place; every other byte of `text` is kept. Pass the parsed document when you have it. */
+export function patchKubeconfig(text: string, edits: ScalarEdit[], file: string, parsed?: ReturnType<typeof parse>): string {
+  const document = parsed ?? parse(text, file);
   const replacements = edits.map((edit) => {
     const node = document.getIn(edit.path, true);
     if (!isScalar(node) || !node.range) {
@@ -76,6 +81,14 @@ export function patchKubeconfig(text: string, edits: ScalarEdit[], file: string)
     if (check.getIn(edit.path) !== edit.value) throw new RescueError('INTERNAL', `kubeconfig edit of ${edit.path.join('.')} did not take`);
   }
   return result;
+}
+
+/** Point every cluster's certificate-authority-data at caPem (undefined when there is nothing to change). */
+export function withCaData(text: string, caPem: string, file: string): string | undefined {
+  const { document, view } = parseKubeconfig(text, file);
+  if (!view.clustersWithCaData.length) return undefined;
+  const patched = patchKubeconfig(text, view.clustersWithCaData.map((index) => ({ path: clusterCaField(index), value: base64(caPem) })), file, document);
+  return patched === text ? undefined : patched;
 }
 
 export const userField = (index: number, field: string): YamlPath => ['users', index, 'user', field];

@@ -30,7 +30,19 @@ function flagsOf(command: unknown[]): Map<string, string> {
   return flags;
 }
 
+const cache = new WeakMap<Host, ClusterFromManifests>();
+
+/** The manifests as they are on disk; read once per Host (a run reads them in discover, backup and health). */
 export function readManifests(host: Host): ClusterFromManifests {
+  let cluster = cache.get(host);
+  if (!cluster) {
+    cluster = parseManifests(host);
+    cache.set(host, cluster);
+  }
+  return cluster;
+}
+
+function parseManifests(host: Host): ClusterFromManifests {
   const components: ComponentManifest[] = [];
   for (const name of host.list(MANIFEST_DIR).filter((file) => /\.ya?ml$/.test(file))) {
     const hostPath = `${MANIFEST_DIR}/${name}`;

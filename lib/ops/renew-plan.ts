@@ -15,7 +15,7 @@ import { emptySans, SubjectAltNames } from '../pki/san.js';
 import { issueCertificate } from '../pki/sign.js';
 import { keyMatchesCertificate } from '../pki/verify.js';
 import { Inventory, InventoryItem, KUBERNETES_DIR } from './discover.js';
-import { base64, clusterCaField, patchKubeconfig, readKubeconfig, userField, ScalarEdit } from './kubeconfig.js';
+import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit } from './kubeconfig.js';
 
 export type Component = (typeof RESTART_ORDER)[number];
 
@@ -217,7 +217,7 @@ function fileChange(host: Host, hostPath: string, data: Buffer, holdsPrivateKey:
 function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date, caBundlePem?: string): FileChange[] {
   const file = `${KUBERNETES_DIR}/${item.name}`;
   const text = host.read(file)!.toString();
-  const view = readKubeconfig(text, host.real(file));
+  const { document, view } = parseKubeconfig(text, host.real(file));
   const user = view.currentUser!;
   const caPem = caBundlePem ?? inventory.authorities.find((authority) => authority.name === 'ca')!.certificate!.value!.pem;
   const keyPem = exportPrivateKeyPem(key.key);
@@ -259,7 +259,7 @@ function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem
     }
   }
   if (edits.length) {
-    const patched = patchKubeconfig(text, edits, host.real(file));
+    const patched = patchKubeconfig(text, edits, host.real(file), document);
     if (patched !== text) changes.unshift(fileChange(host, file, Buffer.from(patched), Boolean(user.certData), `${item.name}: embedded client cert${key.fresh ? ' + key' : ''}, CA data`));
   }
   return changes;
