@@ -160,6 +160,7 @@ export function buildProgram(): Command {
     .description('restore the state before a renew run, byte for byte, and restart what it restarted')
     .option('--root <dir>', 'treat DIR as /', '/')
     .option('--run <id>', 'which run (default: the interrupted one, else the latest)')
+    .option('--to <backup>', 'restore this backup archive instead (byte for byte, current state saved first)')
     .option('--list', 'list runs')
     .addOption(new Option('--restart <mode>', 'how to restart components the run had restarted').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
     .option('--timeout <duration>', 'per component restart wait', '120s')

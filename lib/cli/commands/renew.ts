@@ -168,6 +168,8 @@ async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
 export interface RollbackCommandOptions {
   root: string;
   run?: string;
+  /** Restore this backup archive instead of a run's. */
+  to?: string;
   list?: boolean;
   restart: RestartMode;
   timeout: string;
@@ -177,6 +179,11 @@ export interface RollbackCommandOptions {
 
 export async function rollback(options: RollbackCommandOptions): Promise<void> {
   const host = createHost({ root: options.root });
+  if (options.to) {
+    // A backup given by hand (e.g. one taken before a manual change): the same as `restore`.
+    const { restore } = await import('./backup.js');
+    return restore(options.to, { root: options.root, yes: options.yes });
+  }
   const runs = listRuns(host);
   if (options.list) {
     if (options.json) return printJson(runs.map(({ steps, ...journal }) => ({ ...journal, files: steps.length })));
