@@ -6,7 +6,7 @@ import { readText } from '../host/fs.js';
 import { parseJson, validateShape } from '../config/json.js';
 import { RESTART_MODES, RestartMode } from '../ops/restart.js';
 
-export const ACTIONS = ['backup', 'renew-expiring', 'renew-chosen', 'issue', 'ca-renew', 'rollback'] as const;
+export const ACTIONS = ['backup', 'renew-expiring', 'renew-chosen', 'issue', 'ca-renew', 'ca-rotate', 'webhook', 'vcluster-reset', 'cert-manager-doctor', 'rollback'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface Answers {

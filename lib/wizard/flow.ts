@@ -32,6 +32,8 @@ export interface WizardOptions {
   timeoutMs: number;
   templatesDir: string;
   caConfigPath: string;
+  /** Run a rescue-kit command line (the seeds' tools): the wizard collects the flags, the CLI does the work. */
+  runCommand: (argv: string[]) => Promise<void>;
   say: (text: string) => void;
 }
 
@@ -78,6 +80,10 @@ export async function runWizard(options: WizardOptions): Promise<void> {
         { value: 'backup', name: 'back up pki, kubeconfigs, manifests and etcd' },
         { value: 'issue', name: 'issue a certificate from a CSR template' },
         { value: 'ca-renew', name: 'renew the CAs (same keys: existing certificates keep verifying)', disabled: renewAvailable ? false : '(kubeadm layout only)' },
+        { value: 'ca-rotate', name: 'rotate the cluster CA to a new key (trust bundle, two phases)', disabled: renewAvailable ? false : '(kubeadm layout only)' },
+        { value: 'webhook', name: 'renew an admission webhook serving cert and caBundle' },
+        { value: 'vcluster-reset', name: 'reset a k0s vcluster whose expired pki is persisted on its volume' },
+        { value: 'cert-manager-doctor', name: 'find cert-manager renewals stuck behind a failed request' },
         { value: 'rollback', name: 'roll back a previous run' },
       ]),
     '--action',
@@ -93,6 +99,49 @@ export async function runWizard(options: WizardOptions): Promise<void> {
       return issueFlow(options);
     case 'rollback':
       return rollbackFlow(options);
+    case 'ca-rotate':
+    case 'webhook':
+    case 'vcluster-reset':
+    case 'cert-manager-doctor':
+      return options.runCommand(await seedToolArguments(options, action));
+  }
+}
+
+/** The seeds' tools: ask for their flags, then run the same command a person would type. */
+async function seedToolArguments(options: WizardOptions, action: 'ca-rotate' | 'webhook' | 'vcluster-reset' | 'cert-manager-doctor'): Promise<string[]> {
+  const { host, answers } = options;
+  if (!options.prompter && (action === 'webhook' || action === 'vcluster-reset')) {
+    const command = action === 'webhook' ? 'webhook' : 'vcluster reset';
+    throw new RescueError('USAGE', `${action} needs answers that only its own command takes unattended`, { hint: `run rescue-kit ${command} --help and pass its flags` });
+  }
+  const ask = (message: string, defaultValue?: string) => need(options, undefined as string | undefined, (prompter) => prompter.text(message, defaultValue), message, defaultValue);
+  const yes = answers.confirm ? ['--yes'] : [];
+  switch (action) {
+    case 'ca-rotate': {
+      const inTransition = host.lstat('/etc/kubernetes/pki/ca.old.crt') !== undefined;
+      const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
+      return ['ca', 'rotate', '--phase', inTransition ? 'finish' : 'start', '--root', host.root, '--restart', restart, ...yes];
+    }
+    case 'webhook': {
+      const namespace = await ask('Namespace of the webhook Service and Secret');
+      const service = await ask('Webhook Service name');
+      const secret = await ask('TLS Secret the webhook server mounts', `${service}-tls`);
+      const config = await ask('Validating/MutatingWebhookConfiguration name');
+      const kind = await need(options, undefined as 'validating' | 'mutating' | 'both' | undefined, (prompter) => prompter.choose('Which configuration kinds?', [{ value: 'validating', name: 'validating' }, { value: 'mutating', name: 'mutating' }, { value: 'both', name: 'both' }]), '--kind', 'validating');
+      const from = await ask('Exported manifests directory (empty: read the live cluster with kubectl)', '');
+      const out = await ask('Write the patched manifests, certs, apply.sh and rollback.sh to', `./webhook-${service}`);
+      return ['webhook', '--namespace', namespace, '--service', service, '--secret', secret, '--webhook-config', config, '--kind', kind, '--out', out, ...(from ? ['--from', from] : [])];
+    }
+    case 'vcluster-reset': {
+      const data = await ask('Host path of the vcluster data volume (mounted at /data in the pod)');
+      const name = await ask('vcluster name', 'vcluster');
+      const namespace = await ask('vcluster namespace', name);
+      return ['vcluster', 'reset', '--root', host.root, '--data', data, '--name', name, '--namespace', namespace, ...yes];
+    }
+    case 'cert-manager-doctor': {
+      const from = await ask('Recorded `kubectl get certificate,certificaterequest -A -o json` file (empty: ask the live cluster)', '');
+      return ['cert-manager', 'doctor', ...(from ? ['--from', from] : [])];
+    }
   }
 }
 

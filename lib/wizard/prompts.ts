@@ -40,6 +40,7 @@ export interface Prompter {
   restart(detected: RestartMode): Promise<RestartMode>;
   addSans(): Promise<string[]>;
   text(message: string, defaultValue?: string): Promise<string>;
+  choose<T extends string>(message: string, choices: { value: T; name: string }[], defaultValue?: T): Promise<T>;
   proceed(message: string): Promise<boolean>;
 }
 
@@ -69,5 +70,6 @@ export const interactivePrompter: Prompter = {
     return value.trim() === '' ? [] : value.split(',').map((entry) => entry.trim());
   },
   text: (message, defaultValue) => input({ message, default: defaultValue, required: true }, output),
+  choose: (message, choices, defaultValue) => select({ message, choices, default: defaultValue }, output),
   proceed: (message) => confirm({ message, default: false }, output),
 };

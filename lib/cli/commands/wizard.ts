@@ -49,6 +49,11 @@ export async function wizard(options: WizardCommandOptions): Promise<void> {
       timeoutMs: parseDuration(options.timeout, '--timeout'),
       templatesDir: templatesDir(),
       caConfigPath: defaultCaConfigPath(),
+      runCommand: async (argv) => {
+        say(`$ rescue-kit ${argv.join(' ')}`);
+        const { buildProgram } = await import('../program.js');
+        await buildProgram().parseAsync(argv, { from: 'user' });
+      },
       say,
     });
   } catch (error) {

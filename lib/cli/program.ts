@@ -1,0 +1,261 @@
+// The CLI's composition root: commander wiring only. Each command's module is
+// imported when it runs, so `--help` and `--version` stay fast.
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, isRescueError } from '../errors.js';
+import { version } from './version.js';
+
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The options every plan-applying command shares (renew, ca renew, ca rotate). */
+function applyOptions(command: Command, restartHelp = 'how to restart components'): Command {
+  return command
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .addOption(new Option('--restart <mode>', restartHelp).choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component: restart and health wait', '120s')
+    .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
+    .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
+    .option('--dry-run', 'print the plan and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON plan (with --dry-run) or report');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rescue-kit')
+    .description('Bring a Kubernetes control plane back when its certificates have expired, offline.')
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const ca = program.command('ca').description('certificate authorities');
+  ca.command('init')
+    .description('create a self-signed CA from a CSR JSON (like cfssl gencert -initca | cfssljson -bare)')
+    .requiredOption('--csr <file>', 'CSR JSON (cfssl format), e.g. templates/kubeadm/ca-csr.json')
+    .option('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
+    .option('--var <NAME=value>', 'fill ${NAME} in the template (repeatable)', collect)
+    .option('--json', 'print {cert,key,csr} to stdout as cfssl does (pipe to cfssljson) instead of writing files')
+    .option('--force', 'overwrite existing output files')
+    .action(async (options) => (await import('./commands/ca-init.js')).caInit(options));
+
+  applyOptions(
+    ca
+      .command('renew')
+      .description('re-issue CA certificates with the same key (existing leaves keep verifying); kubeconfig CA data refreshed')
+      .argument('[names...]', 'ca, front-proxy-ca, etcd-ca')
+      .option('--all', 'all three kubeadm CAs')
+      .option('--validity <duration>', 'new validity', '10y'),
+    'how to restart the components that read the CA',
+  ).action(async (names, options) => (await import('./commands/renew.js')).caRenew(names, options));
+
+  applyOptions(
+    ca
+      .command('rotate')
+      .description('replace the cluster CA key in two phases: start (trust bundle old+new, leaves re-issued from the new key), finish (new CA only)')
+      .addOption(new Option('--phase <phase>', 'which phase').choices(['start', 'finish']).makeOptionMandatory())
+      .option('--validity <duration>', 'validity of the new CA (start)', '10y'),
+  ).action(async (options) => (await import('./commands/renew.js')).caRotate(options));
+
+  program
+    .command('issue')
+    .description('issue a key + certificate from a CSR JSON and the CA (like cfssl gencert -ca ... | cfssljson -bare)')
+    .argument('<csr-json>', 'CSR JSON (cfssl format), e.g. templates/kubeadm/apiserver-csr.json')
+    .requiredOption('--ca <file>', 'CA certificate (PEM)')
+    .requiredOption('--ca-key <file>', 'CA private key (PEM)')
+    .option('--config <file>', 'cfssl ca-config.json (default: conf/ca-config.json)')
+    .option('--profile <name>', 'signing profile in the config (unknown names are an error)')
+    .option('--hostname <list>', 'comma-separated SANs; replaces the CSR hosts (spaces trimmed)')
+    .option('--var <NAME=value>', 'fill ${NAME} in the template (repeatable)', collect)
+    .option('--key <file>', 'reuse this existing private key instead of generating one')
+    .option('--validity <duration>', 'override the profile expiry: 8760h, 365d, 1y')
+    .option('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
+    .option('--json', 'print {cert,key,csr} to stdout as cfssl does (pipe to cfssljson)')
+    .option('--force', 'overwrite existing output files')
+    .addOption(new Option('--beyond-ca <policy>', 'if the cert would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .action(async (csrJson, options) => (await import('./commands/issue.js')).issue(csrJson, options));
+
+  program
+    .command('sign')
+    .description('sign an existing CSR (PEM) under a profile (like cfssl sign)')
+    .argument('<csr-pem>', 'certificate request (PEM)')
+    .requiredOption('--ca <file>', 'CA certificate (PEM)')
+    .requiredOption('--ca-key <file>', 'CA private key (PEM)')
+    .option('--config <file>', 'cfssl ca-config.json (default: conf/ca-config.json)')
+    .option('--profile <name>', 'signing profile')
+    .option('--hostname <list>', 'comma-separated SANs; replaces the CSR SANs')
+    .option('--validity <duration>', 'override the profile expiry')
+    .requiredOption('--out <file>', 'certificate file to write')
+    .option('--force', 'overwrite an existing file')
+    .addOption(new Option('--beyond-ca <policy>', 'if the cert would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .action(async (csrPem, options) => (await import('./commands/sign.js')).sign(csrPem, options));
+
+  program
+    .command('inspect')
+    .description('show subject, issuer, SANs, usages, serial, validity and key of certificates')
+    .argument('<files...>', 'PEM certificates (chains and bundles too)')
+    .option('--key <file>', 'also check that this private key matches the (first) certificate')
+    .option('--ca <file>', 'also verify the chain against this CA bundle')
+    .option('--json', 'stable JSON output')
+    .action(async (files, options) => (await import('./commands/inspect.js')).inspect(files, options));
+
+  program
+    .command('check')
+    .description('find every certificate on this host and report expiry, key and chain problems')
+    .option('--root <dir>', 'treat DIR as / (a copied tree, a mounted disk)', '/')
+    .option('--path <dir>', 'scan a folder of PEM files (host path under --root) instead of the kubeadm layout')
+    .option('--warn <duration>', 'report WARN when less than this is left', '30d')
+    .option('--json', 'stable JSON report (schemaVersion 1)')
+    .option('--prometheus <file>', 'also write a node_exporter textfile (x509_cert_* metrics), atomically')
+    .addHelpText('after', '\nExit status: 0 all OK, 10 something expires within --warn, 11 something expired, missing or broken.')
+    .action(async (options) => (await import('./commands/check.js')).check(options));
+
+  const backup = program.command('backup').description('back up pki, kubeconfigs, manifests, kubelet pki and etcd; verify a backup');
+  backup
+    .command('create', { isDefault: true })
+    .description('write one .tar.gz (0600) with a manifest of every file\'s sha256 (default command)')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--out <file>', 'archive path (default /var/lib/rescue-kit/backups/<host>-<time>.tar.gz under --root)')
+    .option('--encrypt', 'encrypt with AES-256-GCM (scrypt key from a passphrase)')
+    .option('--passphrase-file <file>', 'read the passphrase from FILE instead of asking')
+    .option('--no-etcd', 'do not snapshot or copy etcd')
+    .option('--json', 'print a JSON summary')
+    .action(async (options) => (await import('./commands/backup.js')).backup(options));
+  backup
+    .command('verify')
+    .description('re-read an archive: every sha256 against the manifest, and the etcd snapshot (etcdctl snapshot status)')
+    .argument('<file>', 'backup archive')
+    .option('--passphrase-file <file>', 'passphrase for an encrypted backup')
+    .option('--json', 'print a JSON summary')
+    .action(async (file, options) => (await import('./commands/backup.js')).backupVerify(file, options));
+
+  program
+    .command('restore')
+    .description('restore a backup byte for byte (after backing up the current state); refuses unsafe archives')
+    .argument('<file>', 'backup archive')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--dry-run', 'show what would change and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--include-etcd', 'also restore a copied etcd data dir')
+    .option('--passphrase-file <file>', 'passphrase for an encrypted backup')
+    .option('--json', 'print the plan as JSON')
+    .action(async (file, options) => (await import('./commands/backup.js')).restore(file, options));
+
+  applyOptions(
+    program
+      .command('renew')
+      .description('renew kubeadm certificates from their CAs: plan, backup, journal, write, restart in order, health-check, roll back on failure')
+      .argument('[names...]', 'apiserver, apiserver-kubelet-client, apiserver-etcd-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf')
+      .option('--all', 'every renewable certificate on this host')
+      .option('--validity <duration>', 'new validity: 1y, 365d, 8760h', '1y')
+      .option('--reuse-key', 'keep each existing key (default)')
+      .option('--new-key', 'generate new keys (same algorithm and size)')
+      .option('--add-san <san>', 'add a SAN to renewed server certificates (repeatable, or comma-separated)', collect)
+      .addOption(new Option('--beyond-ca <policy>', 'a cert that would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+      .option('--resume', 'finish an interrupted run instead of starting one')
+      .addHelpText('after', '\nExit status: 0 renewed, 2 usage, 3 precondition (e.g. an interrupted run), 4 invalid input, 6 failed (the message says whether it was rolled back).'),
+  ).action(async (names, options) => (await import('./commands/renew.js')).renew(names, options));
+
+  program
+    .command('rollback')
+    .description('restore the state before a renew run, byte for byte, and restart what it restarted')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--run <id>', 'which run (default: the interrupted one, else the latest)')
+    .option('--to <backup>', 'restore this backup archive instead (byte for byte, current state saved first)')
+    .option('--list', 'list runs')
+    .addOption(new Option('--restart <mode>', 'how to restart components the run had restarted').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .option('--timeout <duration>', 'per component restart wait', '120s')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON output (with --list)')
+    .action(async (options) => (await import('./commands/renew.js')).rollback(options));
+
+  program
+    .command('webhook')
+    .description('renew an admission webhook serving cert and caBundle (Secret + Validating/MutatingWebhookConfiguration)')
+    .requiredOption('--namespace <ns>', 'namespace of the webhook Service and Secret')
+    .requiredOption('--service <name>', 'the webhook Service')
+    .requiredOption('--secret <name>', 'the TLS Secret the webhook server mounts')
+    .requiredOption('--webhook-config <name>', 'the Validating/MutatingWebhookConfiguration')
+    .addOption(new Option('--kind <kind>', 'which configuration kinds').choices(['validating', 'mutating', 'both']).default('validating'))
+    .option('--validity <duration>', 'validity of the CA and serving cert', '10y')
+    .option('--ca-cert <file>', 'sign with this CA instead of making one (with --ca-key)')
+    .option('--ca-key <file>', 'key of --ca-cert')
+    .option('--from <dir>', 'offline: read manifests exported with kubectl get -o yaml from DIR')
+    .requiredOption('--out <dir>', 'write patched manifests, originals, certs, apply.sh and rollback.sh here')
+    .option('--apply', 'apply with kubectl now (otherwise run apply.sh yourself)')
+    .option('--workload <kind/name>', 'restart this workload after applying (e.g. deployment/webhook-server)')
+    .option('--force', 'overwrite files in --out')
+    .action(async (options) => (await import('./commands/webhook.js')).webhook(options));
+
+  program
+    .command('cert-manager')
+    .description('cert-manager helpers')
+    .command('doctor')
+    .description('find Certificates stuck behind a failed/denied/pending CertificateRequest, explain, and fix (like cmctl renew)')
+    .option('--namespace <ns>', 'only this namespace')
+    .option('--from <file>', 'read recorded `kubectl get certificate,certificaterequest -A -o json` output')
+    .option('--apply', 'run the fix with kubectl (delete the failed request, set Issuing=True via the status subresource)')
+    .option('--json', 'JSON findings')
+    .addHelpText('after', '\nExit status: 0 all healthy (or fixed with --apply), 11 something needs fixing.')
+    .action(async (options) => (await import('./commands/cert-manager.js')).doctor(options));
+
+  program
+    .command('vcluster')
+    .description('vcluster / k0s helpers')
+    .command('reset')
+    .description('expired k0s vcluster certs persisted on the data volume: back up and move the pki aside, then delete the certs Secret and the pod (seed 001)')
+    .requiredOption('--data <dir>', 'host path of the vcluster data volume (what the pod mounts at /data)')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--name <name>', 'vcluster name (Secret <name>-certs, pod <name>-0)', 'vcluster')
+    .option('--namespace <ns>', 'namespace of the vcluster', 'vcluster')
+    .option('--dry-run', 'show what it finds and would do')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--apply', 'run the kubectl steps too')
+    .action(async (options) => (await import('./commands/vcluster.js')).vclusterReset(options));
+
+  program
+    .command('wizard')
+    .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--answers <file>', 'replay answers from a JSON file (flags and RESCUE_KIT_* env override it)')
+    .addOption(new Option('--action <action>', 'what to do').choices(['backup', 'renew-expiring', 'renew-chosen', 'issue', 'ca-renew', 'ca-rotate', 'webhook', 'vcluster-reset', 'cert-manager-doctor', 'rollback']))
+    .option('--names <list>', 'renew-chosen: comma-separated kubeadm names')
+    .option('--validity <duration>', 'validity of renewed certificates (1y, 365d, 8760h)')
+    .option('--new-key', 'generate new keys')
+    .addOption(new Option('--restart <mode>', 'restart mode').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']))
+    .option('--add-san <san>', 'extra SAN for server certificates (repeatable)', collect)
+    .option('--yes', 'do not ask for the final confirmation')
+    .option('--timeout <duration>', 'per component restart and health wait', '120s')
+    .action(async (options) => (await import('./commands/wizard.js')).wizard(options));
+
+  program
+    .command('demo')
+    .description('build a sandbox cluster tree with expired certificates and rescue it')
+    .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')
+    .option('--wizard', 'rescue the sandbox through the interactive wizard')
+    .action(async (options) => (await import('./commands/demo.js')).demo(options));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  // `rescue-kit` alone: the wizard for a person at a terminal; for scripts, the usage and exit 2.
+  if (argv.length <= 2 && process.stdin.isTTY && process.stdout.isTTY && !process.env.CI) argv = [...argv, 'wizard'];
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help that was asked for exits 0; help shown because a (sub)command was missing is a usage error.
+      if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) && error.exitCode === 0) return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    if (isRescueError(error)) {
+      process.stderr.write(`error: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`internal error (a bug in rescue-kit, please report it): ${(error as Error).stack ?? error}\n`);
+    return ExitCode.bug;
+  }
+}
+

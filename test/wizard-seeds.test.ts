@@ -1,0 +1,38 @@
+// The wizard's choices for the seeds' tools run the same commands a person would type.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeTree } from '../lib/host/tree.js';
+import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { parseCertificates } from '../lib/pki/certificate.js';
+import { runCli, tempDir } from './helpers/env.js';
+
+const unattended = { env: { CI: 'true' } };
+
+describe('wizard: the seeds\' tools', function () {
+  this.timeout(60_000);
+
+  it('ca-rotate: the first run starts the transition (bundle of two), the second finishes it (one CA)', async () => {
+    const root = tempDir();
+    writeTree(root, await buildSandboxTree({ now: new Date(), key: { algo: 'ecdsa', size: 256 }, expiredDaysAgo: -50 }));
+    const start = await runCli(['wizard', '--root', root, '--action', 'ca-rotate', '--restart', 'none', '--yes'], unattended);
+    expect(start.exitCode, start.stderr).to.equal(0);
+    expect(start.stderr).to.include(`$ rescue-kit ca rotate --phase start --root ${root}`);
+    expect(parseCertificates(readFileSync(join(root, 'etc/kubernetes/pki/ca.crt')))).to.have.length(2);
+    const finish = await runCli(['wizard', '--root', root, '--action', 'ca-rotate', '--restart', 'none', '--yes'], unattended);
+    expect(finish.exitCode, finish.stderr).to.equal(0);
+    expect(finish.stderr).to.include('--phase finish');
+    expect(parseCertificates(readFileSync(join(root, 'etc/kubernetes/pki/ca.crt')))).to.have.length(1);
+  });
+
+  it('cert-manager-doctor reads the live cluster by default; webhook unattended points to its own command', async () => {
+    const webhook = await runCli(['wizard', '--root', tempDir(), '--action', 'webhook'], unattended);
+    expect(webhook.exitCode).to.equal(2);
+    expect(webhook.stderr).to.include('rescue-kit webhook --help');
+    const doctor = await runCli(['wizard', '--root', tempDir(), '--action', 'cert-manager-doctor'], unattended);
+    expect(doctor.stderr).to.include('$ rescue-kit cert-manager doctor');
+    // No cluster here: the command's own error, with its hint to record the objects elsewhere.
+    expect(doctor.exitCode).to.equal(3);
+    expect(doctor.stderr).to.include('--from');
+  });
+});
