@@ -5,7 +5,7 @@
 // Nothing here writes: apply.ts does, after a backup and a journal.
 import { createHash, KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { caSpec, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../catalogue/kubeadm.js';
+import { caSpec, CaName, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../catalogue/kubeadm.js';
 import { RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { Certificate } from '../pki/certificate.js';
@@ -167,7 +167,7 @@ function withName<T>(name: string, caName: string | undefined, fn: () => T): T {
 
 function signerFor(inventory: Inventory, item: InventoryItem) {
   const ca = inventory.authorities.find((authority) => authority.name === item.caName);
-  const caFile = ca?.certificate?.hostPath ?? (item.caName ? `/etc/kubernetes/pki/${caSpec(item.caName as never)?.baseName}.crt` : 'the CA');
+  const caFile = ca?.certificate?.hostPath ?? (item.caName ? `/etc/kubernetes/pki/${caSpec(item.caName as CaName)?.baseName}.crt` : 'the CA');
   if (!ca?.certificate?.value) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its CA (${item.caName}) is missing or unreadable`, { file: caFile, hint: 'restore the CA from a backup' });
   if (!ca.key?.value) {
     throw new RescueError('FILE_NOT_FOUND', `${item.name}: the ${item.caName} CA key is not on this host (externally managed CA)`, {

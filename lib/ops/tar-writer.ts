@@ -6,7 +6,7 @@ import { createReadStream, Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { Header } from 'tar/header';
+import { Header, type HeaderData } from 'tar/header';
 import { Pax } from 'tar/pax';
 
 const BLOCK = 512;
@@ -29,11 +29,11 @@ export class TarWriter {
     if (!this.out.write(chunk)) await once(this.out, 'drain');
   }
 
-  private async header(data: ConstructorParameters<typeof Header>[0] & object): Promise<void> {
-    const header = new Header(data as never);
+  private async header(data: HeaderData): Promise<void> {
+    const header = new Header(data);
     const block = Buffer.alloc(BLOCK);
     // encode() returns true when a field (long path, big uid) does not fit ustar: precede with a PAX header.
-    if (header.encode(block)) await this.write(new Pax({ ...(data as object), atime: undefined, ctime: undefined } as never).encode());
+    if (header.encode(block)) await this.write(new Pax({ ...data, atime: undefined, ctime: undefined }).encode());
     await this.write(block);
   }
 

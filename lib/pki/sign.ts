@@ -120,8 +120,9 @@ function buildExtensions(template: CertificateTemplate, subjectKeyId: Buffer, au
     authorityKeyIdentifierExtension(authorityKeyId),
     ...(hasSans ? [{ oid: OID.subjectAltName, critical: false, value: encodeSans(sans) }] : []),
   ];
-  const written = new Set(ours.map((extension) => extension.oid));
-  const kept = (template.extraExtensions ?? []).filter((extension) => !written.has(extension.oid) && !Object.values(OID).includes(extension.oid as never));
+  // Copied extensions never override ours, nor bring back one we chose to leave out (e.g. an empty SAN).
+  const managed = new Set<string>([...ours.map((extension) => extension.oid), ...Object.values(OID)]);
+  const kept = (template.extraExtensions ?? []).filter((extension) => !managed.has(extension.oid));
   return [...ours, ...kept];
 }
 
