@@ -1,6 +1,6 @@
 // `rescue-kit cert-manager doctor`: stuck cert-manager renewals explained and fixed (seed 002).
 import { RescueError } from '../../errors.js';
-import { readText } from '../../host/fs.js';
+import { readText, writeFilesAtomically } from '../../host/fs.js';
 import { createHost } from '../../host/host.js';
 import { parseJson } from '../../config/json.js';
 import { diagnose, K8sResource, shellLine } from '../../ops/cert-manager.js';
@@ -38,6 +38,12 @@ export async function doctor(options: DoctorOptions): Promise<void> {
   if (!options.apply) {
     if (broken.length) process.exitCode = 11;
     return;
+  }
+  if (broken.length) {
+    // What --apply deletes is kept: the objects as they were, to re-create any of them with kubectl apply.
+    const saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    writeFilesAtomically([{ path: saved, data: text, mode: 0o600 }]);
+    say(`saved the objects as they were: ${saved}`);
   }
   for (const finding of broken) {
     for (const step of finding.fix) {
