@@ -145,6 +145,7 @@ export function buildProgram(): Command {
       .description('renew kubeadm certificates from their CAs: plan, backup, journal, write, restart in order, health-check, roll back on failure')
       .argument('[names...]', 'apiserver, apiserver-kubelet-client, apiserver-etcd-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf')
       .option('--all', 'every renewable certificate on this host')
+      .option('--path <dir>', 'a folder of PEMs (binary install, seed 004): names are its files, CAs found beside them by signature')
       .option('--validity <duration>', 'new validity: 1y, 365d, 8760h', '1y')
       .option('--reuse-key', 'keep each existing key (default)')
       .option('--new-key', 'generate new keys (same algorithm and size)')

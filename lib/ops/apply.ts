@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createBackup, defaultBackupPath } from './backup.js';
+import { BACKUP_PATHS } from './backup-manifest.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, Journal, JournalStep, openRun, Run, runIdFor } from './journal.js';
 import { readManifests } from './manifests.js';
@@ -135,6 +136,13 @@ export function journalFor(plan: RenewPlan, runId: string, command: string, star
   };
 }
 
+/** The usual trees, plus the directory of any file changed outside them (a binary install's pki folder). */
+export function backupPathsFor(changedFiles: string[]): string[] {
+  const inside = (path: string) => BACKUP_PATHS.some((root) => path === root || path.startsWith(`${root}/`));
+  const extra = changedFiles.map((file) => dirname(file)).filter((dir) => !inside(dir));
+  return [...BACKUP_PATHS, ...new Set(extra)].filter((path, index, all) => !all.some((other, j) => j !== index && path.startsWith(`${other}/`)));
+}
+
 export async function applyRenewPlan(host: Host, plan: RenewPlan, options: ApplyOptions): Promise<ApplyReport> {
   const started = Date.now();
   const unlock = acquireLock(host);
@@ -144,7 +152,7 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
   const report: ApplyReport = { runId, backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   try {
     options.log('backing up the current state');
-    const backup = await createBackup(host, { out: defaultBackupPath(host, `pre-renew-${runId}`), etcd: options.etcdBackup, version: options.version, check: null, log: options.log });
+    const backup = await createBackup(host, { out: defaultBackupPath(host, `pre-renew-${runId}`), paths: backupPathsFor(plan.changes.map((change) => change.hostPath)), etcd: options.etcdBackup, version: options.version, check: null, log: options.log });
     journal.backup = report.backup = backup.archive;
     journal.phase = 'backed-up';
     run.save();

@@ -97,8 +97,12 @@ function summary(certificate: Certificate): CertificateSummary {
 
 /** Which names to renew: `--all` means every renewable cert present on this host. */
 export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'names' | 'all'>): string[] {
-  const known = renewableNames(99);
-  const present = inventory.items.filter((item) => item.expected && known.includes(item.name) && item.certificate).map((item) => item.name);
+  // A folder of PEMs (a binary install, seed 004) has no catalogue: its names are the files, signed by a CA found beside them.
+  const known =
+    inventory.layout === 'kubeadm'
+      ? renewableNames(99)
+      : inventory.items.filter((item) => item.caName && item.certificate?.value).map((item) => item.name);
+  const present = inventory.items.filter((item) => (item.expected || inventory.layout !== 'kubeadm') && known.includes(item.name) && item.certificate).map((item) => item.name);
   if (options.all) return known.filter((name) => present.includes(name));
   if (options.names.length === 0) throw new RescueError('USAGE', 'say what to renew: --all, or names', { hint: `names: ${known.join(', ')}` });
   for (const name of options.names) {
@@ -107,18 +111,22 @@ export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'n
   return [...new Set(options.names)];
 }
 
+/** What a binary install restarts after its certs change (seed 004: systemctl restart kube-apiserver kube-controller-manager kube-scheduler). */
+function folderComponents(paths: string[]): Component[] {
+  const components: Component[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+  if (paths.some((path) => /etcd/.test(path))) components.unshift('etcd');
+  return components;
+}
+
 export async function buildRenewPlan(host: Host, inventory: Inventory, options: RenewOptions): Promise<RenewPlan> {
   const now = host.now();
-  if (inventory.layout !== 'kubeadm') {
-    throw new RescueError('USAGE', `renew works on the kubeadm layout; this is "${inventory.layout}"`, { hint: 'for k0s/vcluster see rescue-kit vcluster reset; for a folder of PEMs use rescue-kit issue' });
-  }
   const names = selectNames(inventory, options);
   const plan: RenewPlan = { root: host.root, createdAt: now.toISOString(), items: [], changes: [], restart: [], warnings: [] };
   const facts = clusterFacts(inventory);
   const minor = inventory.cluster.minor ?? 28;
   const components = new Set<Component>();
   for (const name of names) {
-    const item = inventory.items.find((entry) => entry.name === name && entry.expected);
+    const item = inventory.items.find((entry) => entry.name === name && (entry.expected || inventory.layout !== 'kubeadm'));
     const old = item?.certificate?.value;
     if (!item || !item.certificate) {
       throw new RescueError('FILE_NOT_FOUND', `${name} is missing on this host: there is no certificate to renew`, { hint: 'restore it from a backup (rescue-kit restore), or recreate it with kubeadm init phase certs' });
@@ -149,6 +157,13 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
     } else if (kubeconfigSpec) {
       if (kubeconfigSpec.component !== 'admin') components.add(kubeconfigSpec.component);
       plan.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
+    } else {
+      // A PEM from a scanned folder: rewrite it in place (cert and key together when they share the file).
+      folderComponents([item.certificate.hostPath]).forEach((component) => components.add(component));
+      const keyPem = exportPrivateKeyPem(key.key);
+      const combined = item.key?.hostPath === item.certificate.hostPath;
+      plan.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(combined ? certificate.pem + keyPem : certificate.pem), combined, `${name}: new certificate`));
+      if (key.fresh && !combined) plan.changes.push(fileChange(host, item.key?.hostPath ?? item.certificate.hostPath.replace(/\.(crt|pem|cert)$/, '.key'), Buffer.from(keyPem), true, `${name}: new key`));
     }
   }
   plan.restart = RESTART_ORDER.filter((component) => components.has(component));

@@ -115,13 +115,19 @@ export async function restore(file: string, options: RestoreCommandOptions): Pro
   await confirmOrAbort(options.yes, `restore ${changes.length} paths under ${host.root}?`);
   // Take the current state first, so the restore itself can be undone (unless there is nothing left to take).
   let before: string | undefined;
-  if (host.lstat('/etc/kubernetes')) {
-    const saved = await createBackup(host, { out: defaultBackupPath(host, 'pre-restore'), etcd: 'skip', version: version(), check: null }).catch((error: Error) => {
+  // Save what this restore will touch: the trees the archive holds that exist here now.
+  const archived = new Set(plan.contents.entries.map((entry) => entry.path));
+  const roots = plan.contents.entries
+    .filter((entry) => entry.type === 'directory' && !archived.has(entry.path.split('/').slice(0, -1).join('/')) && !entry.path.startsWith('rescue-kit'))
+    .map((entry) => `/${entry.path}`)
+    .filter((path) => host.lstat(path));
+  if (roots.length) {
+    const saved = await createBackup(host, { out: defaultBackupPath(host, 'pre-restore'), paths: roots, etcd: 'skip', version: version(), check: null }).catch((error: Error) => {
       throw new RescueError('ABORTED', `could not back up the current state before restoring (${error.message}); nothing was changed`, { hint: 'free space under /var/lib/rescue-kit/backups or pass a writable --root' });
     });
     before = saved.archive;
     say(`current state saved: ${before}`);
-  } else say('no /etc/kubernetes on this host: nothing to save before restoring');
+  } else say('nothing the backup holds exists here yet: nothing to save before restoring');
   await applyRestore(host, plan, { passphrase });
   const problems = verifyRestored(host, plan);
   if (problems.length) {

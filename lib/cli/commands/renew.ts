@@ -2,7 +2,7 @@
 // journal, write, restart in order, health-check, roll back on failure.
 import { ExitCode, RescueError } from '../../errors.js';
 import { createHost, Host } from '../../host/host.js';
-import { ApplyOptions, ApplyReport, applyRenewPlan, resumeRun, restartInOrder, rollbackRun } from '../../ops/apply.js';
+import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollbackRun } from '../../ops/apply.js';
 import { createBackup, defaultBackupPath } from '../../ops/backup.js';
 import { discover } from '../../ops/discover.js';
 import { interruptedRuns, listRuns, loadRun, acquireLock } from '../../ops/journal.js';
@@ -19,6 +19,8 @@ import { confirmOrAbort } from './confirm.js';
 
 export interface RenewCommandOptions {
   root: string;
+  /** Renew the PEMs of this folder (a binary install) instead of the kubeadm layout. */
+  path?: string;
   all?: boolean;
   validity: string;
   newKey?: boolean;
@@ -67,7 +69,7 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
   }
   say(`\nbackup: ${report.backup}`);
   say(`run: ${report.runId}   undo: rescue-kit rollback --root ${root} --run ${report.runId}`);
-  say(`total: ${(report.elapsedMs / 1000).toFixed(1)} s`);
+  say(`total: ${(report.elapsedMs / 1000).toFixed(2)} s`);
 }
 
 export async function renew(names: string[], options: RenewCommandOptions): Promise<void> {
@@ -75,7 +77,7 @@ export async function renew(names: string[], options: RenewCommandOptions): Prom
   if (options.resume) return resume(host, options);
   if (options.newKey && options.reuseKey) throw new RescueError('USAGE', '--new-key and --reuse-key contradict each other');
   await planAndApply(host, options, `renew ${names.join(' ') || '--all'}`, async () =>
-    buildRenewPlan(host, discover(host), {
+    buildRenewPlan(host, discover(host, { path: options.path }), {
       names,
       all: Boolean(options.all),
       durationMs: parseDuration(options.validity, '--validity'),
@@ -197,7 +199,8 @@ export async function rollback(options: RollbackCommandOptions): Promise<void> {
   const unlock = acquireLock(host);
   try {
     // Keep what the run wrote (new keys included) before putting the old state back.
-    const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), etcd: 'skip', version: version(), check: null });
+    const paths = backupPathsFor(journal.steps.map((step) => step.hostPath)).filter((path) => host.lstat(path));
+    const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), paths, etcd: 'skip', version: version(), check: null });
     say(`current state saved: ${saved.archive}`);
     const run = loadRun(host, journal.runId);
     const result = await rollbackRun(host, run, { restart: options.restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
