@@ -195,9 +195,7 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
       throw error;
     }
     options.log(`failed: ${report.failure}; rolling back`);
-    const rollback = await rollbackRun(host, run, options);
-    report.rolledBack = rollback.problems.length === 0;
-    report.rollbackProblems = rollback.problems;
+    await rollBackInto(report, host, run, options);
   } finally {
     unlock();
     report.elapsedMs = Date.now() - started;
@@ -235,6 +233,13 @@ export async function restartInOrder(host: Host, run: Run, components: Component
     }
     options.log(`${component}: ${restart.detail}${health ? `; ${health.detail}` : ''}`);
   }
+}
+
+/** After a failure: roll the run back and record in the report whether that fully worked. */
+export async function rollBackInto(report: ApplyReport, host: Host, run: Run, options: ApplyOptions): Promise<void> {
+  const rollback = await rollbackRun(host, run, options);
+  report.rolledBack = rollback.problems.length === 0;
+  report.rollbackProblems = rollback.problems;
 }
 
 /** Put the tree back as the run's backup holds it, then restart what the run had restarted. */

@@ -15,19 +15,12 @@ const LOCK = '/var/lib/rescue-kit/lock';
 export type Phase = 'planned' | 'backed-up' | 'staged' | 'committing' | 'committed' | 'restarting' | 'done' | 'rolled-back' | 'failed';
 export const FINISHED: Phase[] = ['done', 'rolled-back'];
 
-export interface JournalStep {
-  hostPath: string;
-  kind: FileChange['kind'];
-  target?: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  beforeSha256?: string;
-  afterSha256: string;
+/** A FileChange as the journal keeps it: everything but the bytes (those are staged, 0600, beside the journal). */
+export type JournalStep = Pick<FileChange, 'hostPath' | 'kind' | 'target' | 'mode' | 'uid' | 'gid' | 'beforeSha256' | 'afterSha256'> & {
   /** File under staged/ holding the new bytes. */
   staged?: string;
   done: boolean;
-}
+};
 
 export interface Journal {
   schemaVersion: 1;

@@ -2,7 +2,7 @@
 // journal, write, restart in order, health-check, roll back on failure.
 import { ExitCode, RescueError } from '../../errors.js';
 import { createHost, Host } from '../../host/host.js';
-import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollbackRun } from '../../ops/apply.js';
+import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollBackInto, rollbackRun } from '../../ops/apply.js';
 import { createBackup, defaultBackupPath } from '../../ops/backup.js';
 import { discover } from '../../ops/discover.js';
 import { interruptedRuns, listRuns, loadRun, acquireLock } from '../../ops/journal.js';
@@ -157,9 +157,7 @@ async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
     report.ok = true;
   } catch (error) {
     report.failure = (error as Error).message;
-    const rollback = await rollbackRun(host, run, apply);
-    report.rolledBack = rollback.problems.length === 0;
-    report.rollbackProblems = rollback.problems;
+    await rollBackInto(report, host, run, apply);
   } finally {
     unlock();
     report.elapsedMs = Date.now() - started;
