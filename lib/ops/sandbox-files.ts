@@ -56,7 +56,9 @@ ${command.map((arg) => `    - ${arg}`).join('\n')}
   priorityClassName: system-node-critical
 `;
 
-export function manifestsFor(facts: ClusterFacts): Record<string, string> {
+/** Static pod manifests for Kubernetes 1.<minor> (the image tag is how discovery learns the version). */
+export function manifestsFor(facts: ClusterFacts, minor = 28): Record<string, string> {
+  const tag = `v1.${minor}.2`;
   const ip = facts.advertiseAddress;
   return {
     'etcd.yaml': pod('etcd', 'registry.k8s.io/etcd:3.5.9-0', [
@@ -77,7 +79,7 @@ export function manifestsFor(facts: ClusterFacts): Record<string, string> {
       '--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
       '--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
     ]),
-    'kube-apiserver.yaml': pod('kube-apiserver', 'registry.k8s.io/kube-apiserver:v1.28.2', [
+    'kube-apiserver.yaml': pod('kube-apiserver', `registry.k8s.io/kube-apiserver:${tag}`, [
       'kube-apiserver',
       `--advertise-address=${ip}`,
       '--client-ca-file=/etc/kubernetes/pki/ca.crt',
@@ -97,7 +99,7 @@ export function manifestsFor(facts: ClusterFacts): Record<string, string> {
       '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt',
       '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key',
     ]),
-    'kube-controller-manager.yaml': pod('kube-controller-manager', 'registry.k8s.io/kube-controller-manager:v1.28.2', [
+    'kube-controller-manager.yaml': pod('kube-controller-manager', `registry.k8s.io/kube-controller-manager:${tag}`, [
       'kube-controller-manager',
       '--kubeconfig=/etc/kubernetes/controller-manager.conf',
       '--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt',
@@ -105,7 +107,7 @@ export function manifestsFor(facts: ClusterFacts): Record<string, string> {
       '--root-ca-file=/etc/kubernetes/pki/ca.crt',
       '--service-account-private-key-file=/etc/kubernetes/pki/sa.key',
     ]),
-    'kube-scheduler.yaml': pod('kube-scheduler', 'registry.k8s.io/kube-scheduler:v1.28.2', [
+    'kube-scheduler.yaml': pod('kube-scheduler', `registry.k8s.io/kube-scheduler:${tag}`, [
       'kube-scheduler',
       '--kubeconfig=/etc/kubernetes/scheduler.conf',
     ]),

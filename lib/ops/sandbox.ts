@@ -103,6 +103,6 @@ export async function buildSandboxTree(options: SandboxOptions): Promise<TreeFil
   const saKey = nextKey();
   files.push(keyFile(`${pki}/${SERVICE_ACCOUNT_KEY.privateKey}`, saKey));
   files.push({ path: `${pki}/${SERVICE_ACCOUNT_KEY.publicKey}`, data: publicKeyOf(saKey).export({ type: 'spki', format: 'pem' }).toString(), mode: 0o644 });
-  for (const [name, text] of Object.entries(manifestsFor(facts))) files.push({ path: `etc/kubernetes/manifests/${name}`, data: text, mode: 0o600 });
+  for (const [name, text] of Object.entries(manifestsFor(facts, minor))) files.push({ path: `etc/kubernetes/manifests/${name}`, data: text, mode: 0o600 });
   return files;
 }
