@@ -36,3 +36,24 @@ describe('wizard: the seeds\' tools', function () {
     expect(doctor.stderr).to.include('--from');
   });
 });
+
+describe('wizard: issue from a CSR template', function () {
+  this.timeout(60_000);
+  it('replayed from an answers file: signs with the cluster CA found under --root, keys 0600, openssl verifies', async () => {
+    const { fixtureRoot } = await import('./helpers/env.js');
+    const { writeFileSync, statSync } = await import('node:fs');
+    const { execa } = await import('execa');
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const out = join(tempDir(), 'issued', 'apiserver');
+    const answers = join(tempDir(), 'answers.json');
+    writeFileSync(answers, JSON.stringify({ action: 'issue', template: 'kubeadm/apiserver-csr.json', vars: { NODE_NAME: 'master01', NODE_IP: '192.168.0.4' }, profile: 'server', out }));
+    const result = await runCli(['wizard', '--root', root, '--answers', answers], unattended);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(statSync(`${out}-key.pem`).mode & 0o777).to.equal(0o600);
+    const verify = await execa('openssl', ['verify', '-CAfile', join(root, 'etc/kubernetes/pki/ca.crt'), `${out}.pem`], { reject: false });
+    expect(verify.exitCode, String(verify.stderr)).to.equal(0);
+    const certificate = parseCertificates(readFileSync(`${out}.pem`))[0]!;
+    expect(certificate.sans.dns).to.include('master01');
+    expect(certificate.sans.ips).to.include('192.168.0.4');
+  });
+});
