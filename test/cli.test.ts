@@ -7,6 +7,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { cliPath, copyFixture, opensslVerify, repoRoot, runCli, tempDir, CliResult } from './helpers/env.js';
+import { treeListing as snapshot } from './helpers/tree.js';
 
 const cli = (args: string[]) => runCli(args, { cwd: repoRoot });
 
@@ -37,25 +38,6 @@ async function keyPublicKey(keyFile: string): Promise<string> {
 const mode = (path: string) => statSync(path).mode & 0o777;
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Every entry under dir (hidden ones too): type, mode, content hash. */
-function snapshot(dir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  const walk = (current: string) => {
-    for (const name of readdirSync(current).sort()) {
-      const path = join(current, name);
-      const stat = lstatSync(path);
-      const key = relative(dir, path);
-      if (stat.isDirectory()) {
-        entries[key] = `dir:${(stat.mode & 0o7777).toString(8)}`;
-        walk(path);
-      } else {
-        entries[key] = `file:${(stat.mode & 0o7777).toString(8)}:${sha256(path)}`;
-      }
-    }
-  };
-  walk(dir);
-  return entries;
-}
 
 function allFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => join(dir, name)).filter((path) => lstatSync(path).isFile());

@@ -10,9 +10,9 @@
 //     changed), declining the final question, and which of stdin/stdout/CI
 //     decide whether `rescue-kit` alone starts the wizard.
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { render } from '@inquirer/testing';
 import { input } from '@inquirer/prompts';
@@ -21,6 +21,7 @@ import { sansQuestion, validDuration, validityQuestion, validSans } from '../lib
 import { parseCertificate } from '../lib/pki/certificate.js';
 import { isRescueError } from '../lib/errors.js';
 import { cliPath, fixtureRoot, opensslVerify, repoRoot, runCli, tempDir } from './helpers/env.js';
+import { treeListing } from './helpers/tree.js';
 
 const DAY_MS = 86_400_000;
 const FIXTURE = 'kubeadm-1.14-expired';
@@ -52,25 +53,6 @@ async function until<T>(probe: () => T | undefined | false | null, what: string,
   }
 }
 
-/** Every entry under dir (hidden ones too): type, mode, content hash / link target. */
-function treeListing(dir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  const walk = (current: string) => {
-    for (const name of readdirSync(current).sort()) {
-      const path = join(current, name);
-      const stat = lstatSync(path);
-      const key = relative(dir, path);
-      const mode = (stat.mode & 0o7777).toString(8);
-      if (stat.isSymbolicLink()) entries[key] = `link:${readlinkSync(path)}`;
-      else if (stat.isDirectory()) {
-        entries[key] = `dir:${mode}`;
-        walk(path);
-      } else entries[key] = `file:${mode}:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
-    }
-  };
-  walk(dir);
-  return entries;
-}
 
 interface CheckEntry {
   name: string;
