@@ -10,7 +10,7 @@ function printTargets(targets: { name: string; value: string; pass: boolean }[])
 }
 
 export function printScenario(result: ScenarioResult): void {
-  const { ours, openssl, cfssl, oursInProcess } = result.contenders;
+  const { ours, openssl, cfssl, oursInProcess, oursBundle } = result.contenders;
   console.log(result.title);
   console.log(
     `  ${pad('contender', 9)} ${lpad('certs', 5)} ${lpad('median', 9)} ${lpad('per cert', 9)} ${lpad('certs/s', 8)} ${lpad('cpu', 9)}  ${pad('runs (wall)', 28)} ${lpad('ours/x', 7)}  verified`,
@@ -23,6 +23,7 @@ export function printScenario(result: ScenarioResult): void {
   };
   row(oursInProcess ? 'ours cli' : 'ours', ours);
   if (oursInProcess) row('ours lib', oursInProcess);
+  if (oursBundle) row('ours bndl', oursBundle);
   row('openssl', openssl, result.ratios.oursOverOpenssl);
   row('cfssl', cfssl, result.ratios.oursOverCfssl);
   if (result.id === 'ecdsa1000') {
@@ -33,13 +34,16 @@ export function printScenario(result: ScenarioResult): void {
   if (result.ratios.inProcess) {
     console.log(`  in-process (no node start): ours/openssl ${fmtRatio(result.ratios.inProcess.oursOverOpenssl)}, ours/cfssl ${fmtRatio(result.ratios.inProcess.oursOverCfssl)} (lower is better)`);
   }
+  if (result.ratios.bundle) {
+    console.log(`  offline bundle (Node 22 LTS, one-file CLI, via rescue-kit.sh): ours/openssl ${fmtRatio(result.ratios.bundle.oursOverOpenssl)}, ours/cfssl ${fmtRatio(result.ratios.bundle.oursOverCfssl)} (lower is better)`);
+  }
   console.log(`  same by CPU time (user+sys; ignores fsync waits and machine load): ours/openssl ${cpuRatio(ours, openssl)}, ours/cfssl ${cpuRatio(ours, cfssl)}`);
   printTargets(result.targets);
   for (const [name, contender] of [['ours', ours], ['ours lib', oursInProcess]] as const) {
     if (contender?.phases) console.log(`  ${name} phases (median ms): ${Object.entries(contender.phases).map(([phase, ms]) => `${phase} ${ms.toFixed(1)}`).join(', ')}`);
   }
   for (const note of result.notes) console.log(`  - ${note}`);
-  for (const contender of [ours, oursInProcess, openssl, cfssl]) for (const problem of contender?.verification.problems.slice(0, 10) ?? []) console.log(`  ! ${problem}`);
+  for (const contender of [ours, oursInProcess, oursBundle, openssl, cfssl]) for (const problem of contender?.verification.problems.slice(0, 10) ?? []) console.log(`  ! ${problem}`);
   console.log('');
 }
 
@@ -88,15 +92,19 @@ export function printSummary(results: AnyScenarioResult[], totalMs: number, star
       );
       continue;
     }
-    const { ours, openssl, cfssl, oursInProcess } = result.contenders;
+    const { ours, openssl, cfssl, oursInProcess, oursBundle } = result.contenders;
     const show = (c: ContenderResult) => fmtMs(result.id === 'ecdsa1000' ? c.perCertMs : c.medianMs);
     const line = (label: string, mine: ContenderResult, overOpenssl: number, overCfssl: number, targets: string) =>
       console.log(`  ${pad(label, 33)} ${lpad(show(mine), 9)} ${lpad(show(openssl), 9)} ${lpad(show(cfssl), 9)} ${lpad(fmtRatio(overOpenssl), 9)} ${lpad(fmtRatio(overCfssl), 8)}  ${targets}`);
-    const own = result.targets.filter((target) => !target.name.startsWith('in-process'));
+    const own = result.targets.filter((target) => !target.name.startsWith('in-process') && !target.name.startsWith('bundle'));
     line(SUMMARY_LABELS[result.id], ours, result.ratios.oursOverOpenssl, result.ratios.oursOverCfssl, targetsText(own));
     if (oursInProcess && result.ratios.inProcess) {
       const inProcess = result.targets.filter((target) => target.name.startsWith('in-process'));
       line('5 whole renewal, in-process (11)', oursInProcess, result.ratios.inProcess.oursOverOpenssl, result.ratios.inProcess.oursOverCfssl, targetsText(inProcess));
+    }
+    if (oursBundle && result.ratios.bundle) {
+      const shipped = result.targets.filter((target) => target.name.startsWith('bundle'));
+      line('5 whole renewal, offline bundle', oursBundle, result.ratios.bundle.oursOverOpenssl, result.ratios.bundle.oursOverCfssl, targetsText(shipped));
     }
   }
   const anyFailed = results.some(failed);

@@ -26,8 +26,8 @@ export type CertScenarioId = 'reuse' | 'newkeys' | 'ecdsa1000' | 'renewal';
 export interface ScenarioResult {
   id: CertScenarioId;
   title: string;
-  contenders: Record<'ours' | 'openssl' | 'cfssl', ContenderResult> & { oursInProcess?: ContenderResult };
-  ratios: { oursOverOpenssl: number; oursOverCfssl: number; basis: string; inProcess?: { oursOverOpenssl: number; oursOverCfssl: number } };
+  contenders: Record<'ours' | 'openssl' | 'cfssl', ContenderResult> & { oursInProcess?: ContenderResult; oursBundle?: ContenderResult };
+  ratios: { oursOverOpenssl: number; oursOverCfssl: number; basis: string; inProcess?: { oursOverOpenssl: number; oursOverCfssl: number }; bundle?: { oursOverOpenssl: number; oursOverCfssl: number } };
   targets: { name: string; value: string; pass: boolean }[];
   notes: string[];
 }
