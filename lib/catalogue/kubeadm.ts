@@ -102,8 +102,7 @@ export const SERVICE_ACCOUNT_KEY = { name: 'sa', privateKey: 'sa.key', publicKey
 /** Restart order after a renewal (each waits for the previous one to be healthy). */
 export const RESTART_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'] as const;
 
-/** Leaf lifetime kubeadm uses (1 year); CAs get 10. */
-export const LEAF_VALIDITY = '8760h';
+/** CA lifetime kubeadm uses (10 years); its leaves get 1. */
 export const CA_VALIDITY = '87600h';
 
 export function caSpec(name: CaName): CaSpec {

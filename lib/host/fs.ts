@@ -1,7 +1,7 @@
 // File I/O at the edge: atomic writes (temp file in the same directory, fsync,
 // rename, fsync the directory), private keys 0600, and reads whose errors name
 // the file and the fix.
-import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { RescueError } from '../errors.js';
@@ -88,14 +88,6 @@ export function writeFilesAtomically(files: FileToWrite[], options: { overwrite?
   }
   files.forEach((file, index) => renameSync(temps[index]!, file.path));
   for (const directory of new Set(files.map((file) => dirname(file.path)))) fsyncDirectory(directory);
-}
-
-export function fileMode(path: string): number | undefined {
-  try {
-    return statSync(path).mode & 0o7777;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -32,10 +32,14 @@ export async function check(options: CheckOptions): Promise<void> {
     writeFilesAtomically([{ path: options.prometheus, data: prometheusText(report), mode: 0o644 }], { overwrite: true });
   }
   if (options.json) printJson(report);
-  else process.stdout.write(renderReport(report));
+  else {
+    process.stdout.write(renderReport(report));
+    sayNextStep(report);
+  }
   process.exitCode = checkExitCode(report);
 }
 
 export function sayNextStep(report: CheckReport): void {
-  if (checkExitCode(report) !== 0) say('next: rescue-kit backup, then rescue-kit renew --all --dry-run');
+  if (checkExitCode(report) === 0) return;
+  say(report.layout === 'kubeadm' ? 'next: rescue-kit backup, then rescue-kit renew --all --dry-run' : `next: rescue-kit backup, then rescue-kit renew --path DIR --all --dry-run (layout: ${report.layout})`);
 }
