@@ -10,6 +10,7 @@ import { RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createBackup, defaultBackupPath } from './backup.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
+import { appendAudit } from './audit.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, Journal, JournalStep, openRun, Run, runIdFor } from './journal.js';
 import { readManifests } from './manifests.js';
@@ -200,6 +201,14 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     unlock();
     report.elapsedMs = Date.now() - started;
   }
+  appendAudit(host, {
+    runId,
+    command: options.command,
+    result: report.ok ? 'ok' : report.rolledBack ? 'rolled-back' : 'failed',
+    certificates: plan.items.map((item) => ({ name: item.name, action: 'renew', oldSerial: item.before.serial, newSerial: report.ok ? item.after.serial : undefined, oldNotAfter: item.before.notAfter, newNotAfter: report.ok ? item.after.notAfter : undefined })),
+    backup: report.backup || undefined,
+    detail: report.failure,
+  });
   return report;
 }
 
@@ -253,6 +262,14 @@ export async function rollbackRun(host: Host, run: Run, options: Pick<ApplyOptio
   const problems = verifyRestored(host, plan);
   journal.phase = problems.length ? 'failed' : 'rolled-back';
   run.save();
+  appendAudit(host, {
+    runId: journal.runId,
+    command: `rollback of: ${journal.command}`,
+    result: problems.length ? 'failed' : 'ok',
+    certificates: journal.steps.map((step) => ({ name: step.hostPath, action: 'rollback' })),
+    backup: journal.backup,
+    detail: problems.length ? `not restored: ${problems.slice(0, 5).join(', ')}` : undefined,
+  });
   const restarts: RestartResult[] = [];
   for (const component of journal.restarted) {
     options.log(`restarting ${component} again with the restored certificates`);
