@@ -13,7 +13,7 @@ import type { Host } from '../host/host.js';
 import { encryptStream } from './archive-crypto.js';
 import { BACKUP_PATHS, BackupManifest, DEFAULT_BACKUP_DIR, ManifestEntry, MANIFEST_PATH, SNAPSHOT_PATH } from './backup-manifest.js';
 import type { CheckReport } from './check.js';
-import { etcdClient, etcdctl, etcdHealthy } from './etcd.js';
+import { etcdClient, etcdctl, etcdEndpoints, etcdHealthy, reachable } from './etcd.js';
 import { ClusterFromManifests, readManifests } from './manifests.js';
 import { metaOf, TarWriter } from './tar-writer.js';
 
@@ -158,8 +158,14 @@ interface EtcdForBackup {
 async function etcdForBackup(host: Host, cluster: ClusterFromManifests, mode: 'auto' | 'skip', warnings: string[], log: (message: string) => void): Promise<EtcdForBackup> {
   const dataDir = cluster.etcd?.dataDir ?? '/var/lib/etcd';
   if (mode === 'skip') return { method: 'none', note: 'etcd skipped (--no-etcd)', dispose() {} };
-  const client = await etcdClient(host, cluster);
-  if (client) {
+  // Nothing listening: do not mint a temporary client cert (keygen, temp files) for nothing.
+  const endpoint = etcdEndpoints(cluster)[0]!;
+  const listening = await reachable(endpoint);
+  const client = listening ? await etcdClient(host, cluster) : undefined;
+  if (!listening) {
+    log(`nothing listens at ${endpoint}; falling back to a copy of the data dir`);
+    warnings.push(`etcd does not answer at ${endpoint}: copied the etcd data dir instead of a snapshot`);
+  } else if (client) {
     const health = await etcdHealthy(host, client);
     if (health.exitCode === 0) {
       const dir = mkdtempSync(join(tmpdir(), 'rescue-kit-snapshot-'));

@@ -89,7 +89,7 @@ export function etcdctl(host: Host, client: EtcdClient, args: string[], timeoutM
 }
 
 /** Is anything listening at the endpoint? (etcdctl waits out its whole dial timeout on a refused port.) */
-function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
+export function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const { hostname, port } = new URL(url);
     const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 2379) });
