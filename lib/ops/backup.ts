@@ -163,7 +163,7 @@ async function etcdForBackup(host: Host, cluster: ClusterFromManifests, mode: 'a
   const listening = await reachable(endpoint);
   const client = listening ? await etcdClient(host, cluster) : undefined;
   if (!listening) {
-    log(`nothing listens at ${endpoint}; falling back to a copy of the data dir`);
+    log(`etcd does not answer at ${endpoint}; falling back to a copy of the data dir`);
     warnings.push(`etcd does not answer at ${endpoint}: copied the etcd data dir instead of a snapshot`);
   } else if (client) {
     const health = await etcdHealthy(host, client);
