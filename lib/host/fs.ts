@@ -28,7 +28,8 @@ export function readText(path: string, what: string): string {
   }
 }
 
-function fsyncDirectory(directory: string): void {
+/** Make renames in a directory durable. */
+export function fsyncDirectory(directory: string): void {
   try {
     const fd = openSync(directory, constants.O_RDONLY);
     try {

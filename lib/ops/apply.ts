@@ -10,6 +10,7 @@ import { RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createBackup, defaultBackupPath } from './backup.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
+import { fsyncDirectory } from '../host/fs.js';
 import { appendAudit } from './audit.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, Journal, JournalStep, openRun, Run, runIdFor } from './journal.js';
@@ -57,14 +58,6 @@ export function failpoint(name: string): void {
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
-function fsyncDir(directory: string): void {
-  try {
-    const fd = openSync(directory, constants.O_RDONLY);
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch {}
-}
-
 /**
  * Write one journal step into place: temp beside the target, fsync, owner and mode, rename.
  * Idempotent (resume simply commits every step again). The caller fsyncs the directories
@@ -107,7 +100,7 @@ export function commitSteps(host: Host, run: Run, steps: JournalStep[], afterEac
     commitStep(host, run, step);
     afterEach?.(index);
   });
-  for (const directory of new Set(steps.map((step) => dirname(host.real(step.hostPath))))) fsyncDir(directory);
+  for (const directory of new Set(steps.map((step) => dirname(host.real(step.hostPath))))) fsyncDirectory(directory);
   for (const step of steps) step.done = true;
 }
 

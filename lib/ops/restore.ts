@@ -10,6 +10,7 @@ import { RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { ArchiveContents, ArchiveEntry, readArchive } from './archive-reader.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
+import { fsyncDirectory } from '../host/fs.js';
 
 export type RestoreAction = 'create' | 'replace' | 'unchanged' | 'remove' | 'skip';
 
@@ -190,13 +191,7 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
     renameSync(temp, target);
     written.push(entry.path);
   }
-  for (const dir of new Set(staged.map((item) => dirname(item.target)))) {
-    try {
-      const fd = openSync(dir, constants.O_RDONLY);
-      fsyncSync(fd);
-      closeSync(fd);
-    } catch {}
-  }
+  for (const dir of new Set(staged.map((item) => dirname(item.target)))) fsyncDirectory(dir);
   return written;
 }
 
