@@ -54,3 +54,17 @@ describe('ca renew', function () {
     expect(result.stderr).to.include('front-proxy-ca.key');
   });
 });
+
+describe('ca renew: kubeconfigs that carry a client key', function () {
+  this.timeout(60_000);
+  it('are written 0600 even when they were world-readable (as renew does)', async () => {
+    const { fixtureRoot } = await import('./helpers/env.js');
+    const { statSync } = await import('node:fs');
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const admin = join(root, 'etc/kubernetes/admin.conf');
+    expect(statSync(admin).mode & 0o777).to.equal(0o644);
+    const result = await runCli(['ca', 'renew', 'ca', '--root', root, '--yes', '--no-etcd-backup']);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(statSync(admin).mode & 0o777).to.equal(0o600);
+  });
+});

@@ -82,16 +82,18 @@ function kubeconfigCaData(host: Host, inventory: Inventory, caPem: string): File
     if (!patchedText) continue;
     const patched = Buffer.from(patchedText);
     const stats = host.lstat(file)!;
+    const holdsPrivateKey = text.includes('client-key-data');
     changes.push({
       hostPath: file,
       kind: 'file',
       data: patched,
-      mode: stats.mode & 0o7777,
+      // A kubeconfig that carries a client key is written 0600, as renew writes it.
+      mode: holdsPrivateKey ? 0o600 : stats.mode & 0o7777,
       uid: stats.uid,
       gid: stats.gid,
       beforeSha256: sha256(text),
       afterSha256: sha256(patched),
-      holdsPrivateKey: text.includes('client-key-data'),
+      holdsPrivateKey,
       reason: `${item.name}: certificate-authority-data -> renewed CA`,
     });
   }

@@ -88,7 +88,7 @@ export function buildCaRotateFinish(host: Host, inventory: Inventory): RenewPlan
     if (!text) continue;
     const patched = withCaData(text, newCa.pem, host.real(file));
     if (!patched) continue;
-    changes.push(fileChange(host, file, Buffer.from(patched), 0o600, `${spec.name}: trust the new CA only`));
+    changes.push(fileChange(host, file, Buffer.from(patched), 0o600, `${spec.name}: trust the new CA only`, text.includes('client-key-data')));
   }
   changes.push(fileChange(host, OLD_CRT, undefined, 0o644, 'drop the old CA certificate'), fileChange(host, OLD_KEY, undefined, 0o600, 'drop the old CA key'));
   const summary = { subject: newCa.subjectText, issuer: newCa.issuerText, sans: newCa.sans.dns, notBefore: newCa.notBefore.toISOString(), notAfter: newCa.notAfter.toISOString(), serial: newCa.serialHex, key: newCa.key.label };
