@@ -9,10 +9,8 @@ import type { Host } from '../host/host.js';
 import { keyMatchesCertificate } from '../pki/verify.js';
 import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
 import { issueCertificate } from '../pki/sign.js';
-import { Inventory, KUBERNETES_DIR } from './discover.js';
-import { withCaData } from './kubeconfig.js';
-import { Component, FileChange, RenewPlan } from './renew-plan.js';
-import { createHash } from 'node:crypto';
+import { Inventory } from './discover.js';
+import { Component, fileChange, kubeconfigCaDataChanges, RenewPlan } from './renew-plan.js';
 
 /** Which components read each CA certificate (and so must restart to load the renewed one). */
 const READERS: Record<CaName, Component[]> = {
@@ -20,8 +18,6 @@ const READERS: Record<CaName, Component[]> = {
   'front-proxy-ca': ['kube-apiserver'],
   'etcd-ca': ['etcd', 'kube-apiserver'],
 };
-
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 export function buildCaRenewPlan(host: Host, inventory: Inventory, options: { names: string[]; all: boolean; durationMs: number }): RenewPlan {
   const now = host.now();
@@ -40,20 +36,7 @@ export function buildCaRenewPlan(host: Host, inventory: Inventory, options: { na
     if (!keyMatchesCertificate(key, old)) throw new RescueError('CA_MISMATCH', `the ${name} CA key does not match its certificate`, { file: authority.key!.hostPath });
     // Self-signed with the same key: same subject bytes, same SKI, so every leaf's issuer and AKI still match.
     const { certificate } = issueCertificate({ template: renewalTemplate(old, { durationMs: options.durationMs }), subjectKey: key, now });
-    const stats = host.lstat(authority.certificate!.hostPath);
-    const data = Buffer.from(certificate.pem);
-    plan.changes.push({
-      hostPath: authority.certificate!.hostPath,
-      kind: 'file',
-      data,
-      mode: (stats?.mode ?? 0o644) & 0o7777,
-      uid: stats?.uid ?? 0,
-      gid: stats?.gid ?? 0,
-      beforeSha256: sha256(host.read(authority.certificate!.hostPath)!),
-      afterSha256: sha256(data),
-      holdsPrivateKey: false,
-      reason: `${name}: renewed CA certificate (same key)`,
-    });
+    plan.changes.push(fileChange(host, authority.certificate!.hostPath, Buffer.from(certificate.pem), false, `${name}: renewed CA certificate (same key)`));
     plan.items.push({
       name,
       kind: 'ca',
@@ -65,37 +48,8 @@ export function buildCaRenewPlan(host: Host, inventory: Inventory, options: { na
       notes: [],
     });
     READERS[name as CaName].forEach((component) => components.add(component));
-    if (name === 'ca') plan.changes.push(...kubeconfigCaData(host, inventory, certificate.pem));
+    if (name === 'ca') plan.changes.push(...kubeconfigCaDataChanges(host, certificate.pem, 'certificate-authority-data -> renewed CA'));
   }
   plan.restart = RESTART_ORDER.filter((component) => components.has(component));
   return plan;
-}
-
-/** Kubeconfigs carry the cluster CA as certificate-authority-data: refresh it to the renewed certificate. */
-function kubeconfigCaData(host: Host, inventory: Inventory, caPem: string): FileChange[] {
-  const changes: FileChange[] = [];
-  for (const item of inventory.items.filter((entry) => entry.kind === 'kubeconfig')) {
-    const file = `${KUBERNETES_DIR}/${item.name}`;
-    const text = host.read(file)?.toString();
-    if (!text) continue;
-    const patchedText = withCaData(text, caPem, host.real(file));
-    if (!patchedText) continue;
-    const patched = Buffer.from(patchedText);
-    const stats = host.lstat(file)!;
-    const holdsPrivateKey = text.includes('client-key-data');
-    changes.push({
-      hostPath: file,
-      kind: 'file',
-      data: patched,
-      // A kubeconfig that carries a client key is written 0600, as renew writes it.
-      mode: holdsPrivateKey ? 0o600 : stats.mode & 0o7777,
-      uid: stats.uid,
-      gid: stats.gid,
-      beforeSha256: sha256(text),
-      afterSha256: sha256(patched),
-      holdsPrivateKey,
-      reason: `${item.name}: certificate-authority-data -> renewed CA`,
-    });
-  }
-  return changes;
 }

@@ -5,7 +5,6 @@
 //          trust servers signed by either; every leaf of that CA is re-issued
 //          from the new key; the old pair is kept as pki/ca.old.{crt,key}.
 //  finish: ca.crt and the kubeconfigs trust only the new CA; the old pair goes.
-import { createHash } from 'node:crypto';
 import { LEAF_CERTIFICATES, KUBECONFIGS, RESTART_ORDER } from '../catalogue/kubeadm.js';
 import { RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -13,9 +12,8 @@ import { parseCertificates } from '../pki/certificate.js';
 import { exportPrivateKeyPem, describeKey, generateKey, keysMatch } from '../pki/keys.js';
 import { renewalTemplate } from '../pki/renewal.js';
 import { issueCertificate } from '../pki/sign.js';
-import { Inventory, KUBERNETES_DIR, PKI_DIR } from './discover.js';
-import { withCaData } from './kubeconfig.js';
-import { buildRenewPlan, Component, FileChange, RenewPlan } from './renew-plan.js';
+import { Inventory, PKI_DIR } from './discover.js';
+import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewPlan } from './renew-plan.js';
 
 const CA_CRT = `${PKI_DIR}/ca.crt`;
 const CA_KEY = `${PKI_DIR}/ca.key`;
@@ -24,24 +22,6 @@ const OLD_KEY = `${PKI_DIR}/ca.old.key`;
 /** Everything that reads ca.crt or holds a cert signed by it. */
 const RESTART: Component[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'];
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
-
-function fileChange(host: Host, hostPath: string, data: Buffer | undefined, mode: number, reason: string, holdsPrivateKey = false): FileChange {
-  const current = host.read(hostPath);
-  const stats = host.lstat(hostPath);
-  return {
-    hostPath,
-    kind: data ? 'file' : 'delete',
-    data,
-    mode: holdsPrivateKey ? 0o600 : (stats ? stats.mode & 0o7777 : mode),
-    uid: stats?.uid ?? 0,
-    gid: stats?.gid ?? 0,
-    beforeSha256: current ? sha256(current) : undefined,
-    afterSha256: data ? sha256(data) : '',
-    holdsPrivateKey,
-    reason,
-  };
-}
 
 export async function buildCaRotateStart(host: Host, inventory: Inventory, durationMs: number): Promise<RenewPlan> {
   const authority = inventory.authorities.find((item) => item.name === 'ca');
@@ -65,10 +45,10 @@ export async function buildCaRotateStart(host: Host, inventory: Inventory, durat
   );
   const leafPlan = await buildRenewPlan(host, rotated, { names, all: false, durationMs: 365 * 86_400_000, newKey: false, caBundlePem: bundle, beyondCa: 'cap' });
   const changes = [
-    fileChange(host, OLD_CRT, Buffer.from(old.pem), 0o644, 'keep the old CA certificate for the finish phase'),
-    fileChange(host, OLD_KEY, Buffer.from(exportPrivateKeyPem(oldKey)), 0o600, 'keep the old CA key for the finish phase', true),
-    fileChange(host, CA_CRT, Buffer.from(bundle), 0o644, 'ca.crt = [new CA, old CA]: trust both during the transition'),
-    fileChange(host, CA_KEY, Buffer.from(exportPrivateKeyPem(newKey)), 0o600, 'ca.key = the new CA key (signs from now on)', true),
+    fileChange(host, OLD_CRT, Buffer.from(old.pem), false, 'keep the old CA certificate for the finish phase'),
+    fileChange(host, OLD_KEY, Buffer.from(exportPrivateKeyPem(oldKey)), true, 'keep the old CA key for the finish phase'),
+    fileChange(host, CA_CRT, Buffer.from(bundle), false, 'ca.crt = [new CA, old CA]: trust both during the transition'),
+    fileChange(host, CA_KEY, Buffer.from(exportPrivateKeyPem(newKey)), true, 'ca.key = the new CA key (signs from now on)'),
     ...leafPlan.changes,
   ];
   return { ...leafPlan, items: leafPlan.items, changes, restart: RESTART_ORDER.filter((component) => RESTART.includes(component) || leafPlan.restart.includes(component)) };
@@ -81,16 +61,12 @@ export function buildCaRotateFinish(host: Host, inventory: Inventory): RenewPlan
   if (!oldPem || !bundle || !key) throw new RescueError('USAGE', 'no CA rotation in progress (pki/ca.old.crt is absent)', { hint: 'start one: rescue-kit ca rotate --phase start' });
   const newCa = parseCertificates(bundle).find((certificate) => keysMatch(key, certificate.publicKey));
   if (!newCa) throw new RescueError('CA_MISMATCH', 'pki/ca.key matches no certificate in pki/ca.crt', { file: host.real(CA_CRT), hint: 'roll back the start phase: rescue-kit rollback' });
-  const changes: FileChange[] = [fileChange(host, CA_CRT, Buffer.from(newCa.pem), 0o644, 'ca.crt = the new CA only')];
-  for (const spec of KUBECONFIGS) {
-    const file = `${KUBERNETES_DIR}/${spec.name}`;
-    const text = host.read(file)?.toString();
-    if (!text) continue;
-    const patched = withCaData(text, newCa.pem, host.real(file));
-    if (!patched) continue;
-    changes.push(fileChange(host, file, Buffer.from(patched), 0o600, `${spec.name}: trust the new CA only`, text.includes('client-key-data')));
-  }
-  changes.push(fileChange(host, OLD_CRT, undefined, 0o644, 'drop the old CA certificate'), fileChange(host, OLD_KEY, undefined, 0o600, 'drop the old CA key'));
+  const changes: FileChange[] = [
+    fileChange(host, CA_CRT, Buffer.from(newCa.pem), false, 'ca.crt = the new CA only'),
+    ...kubeconfigCaDataChanges(host, newCa.pem, 'trust the new CA only'),
+    fileChange(host, OLD_CRT, undefined, false, 'drop the old CA certificate'),
+    fileChange(host, OLD_KEY, undefined, false, 'drop the old CA key'),
+  ];
   const summary = { subject: newCa.subjectText, issuer: newCa.issuerText, sans: newCa.sans.dns, notBefore: newCa.notBefore.toISOString(), notAfter: newCa.notAfter.toISOString(), serial: newCa.serialHex, key: newCa.key.label };
   return {
     root: host.root,

@@ -15,7 +15,7 @@ import { emptySans, SubjectAltNames } from '../pki/san.js';
 import { issueCertificate } from '../pki/sign.js';
 import { keyMatchesCertificate } from '../pki/verify.js';
 import { Inventory, InventoryItem, KUBERNETES_DIR } from './discover.js';
-import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit } from './kubeconfig.js';
+import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from './kubeconfig.js';
 
 export type Component = (typeof RESTART_ORDER)[number];
 
@@ -211,22 +211,33 @@ function statOf(host: Host, hostPath: string) {
   return stats ? { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid } : undefined;
 }
 
-function fileChange(host: Host, hostPath: string, data: Buffer, holdsPrivateKey: boolean, reason: string): FileChange {
+/** A file write (or, without data, a deletion), with the before/after fingerprints and the mode to keep. */
+export function fileChange(host: Host, hostPath: string, data: Buffer | undefined, holdsPrivateKey: boolean, reason: string): FileChange {
   const current = host.read(hostPath);
   const stats = statOf(host, hostPath);
   return {
     hostPath,
-    kind: 'file',
+    kind: data ? 'file' : 'delete',
     data,
     // Keys stay (or become) 0600 whatever the old mode was; other files keep theirs.
     mode: holdsPrivateKey ? 0o600 : (stats?.mode ?? 0o644),
     uid: stats?.uid ?? 0,
     gid: stats?.gid ?? 0,
     beforeSha256: current ? sha256(current) : undefined,
-    afterSha256: sha256(data),
+    afterSha256: data ? sha256(data) : '',
     holdsPrivateKey,
     reason,
   };
+}
+
+/** Every kubeconfig's certificate-authority-data pointed at caPem (ca renew, ca rotate). */
+export function kubeconfigCaDataChanges(host: Host, caPem: string, reason: string): FileChange[] {
+  return KUBECONFIGS.flatMap((spec) => {
+    const file = `${KUBERNETES_DIR}/${spec.name}`;
+    const text = host.read(file)?.toString();
+    const patched = text === undefined ? undefined : withCaData(text, caPem, host.real(file));
+    return patched ? [fileChange(host, file, Buffer.from(patched), text!.includes('client-key-data'), `${spec.name}: ${reason}`)] : [];
+  });
 }
 
 function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date, caBundlePem?: string): FileChange[] {
