@@ -8,6 +8,7 @@ import { etcdClient, etcdHealthy } from './etcd.js';
 import { readKubeconfig } from './kubeconfig.js';
 import { ClusterFromManifests } from './manifests.js';
 import type { Component } from './renew-plan.js';
+import { pollUntil } from './poll.js';
 
 export interface HealthResult {
   ok: boolean;
@@ -21,17 +22,7 @@ export interface HealthOptions {
   pollMs: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function retry(check: () => Promise<HealthResult>, options: HealthOptions): Promise<HealthResult> {
-  const deadline = Date.now() + options.timeoutMs;
-  let last = await check();
-  while (!last.ok && Date.now() < deadline) {
-    await sleep(options.pollMs);
-    last = await check();
-  }
-  return last;
-}
+const retry = (check: () => Promise<HealthResult>, options: HealthOptions) => pollUntil(check, (result) => result.ok, options);
 
 export function apiserverUrl(cluster: ClusterFromManifests): string {
   const flags = cluster.components.find((entry) => entry.component === 'kube-apiserver')?.flags;

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { Host } from '../host/host.js';
 import { MANIFEST_DIR } from './manifests.js';
 import type { Component } from './renew-plan.js';
+import { pollUntil } from './poll.js';
 
 export const RESTART_MODES = ['none', 'static-pod', 'systemd', 'crictl', 'docker'] as const;
 export type RestartMode = (typeof RESTART_MODES)[number];
@@ -26,16 +27,7 @@ export interface RestartResult {
   elapsedMs: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(check: () => Promise<boolean>, options: RestartOptions): Promise<boolean> {
-  const deadline = Date.now() + options.timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(options.pollMs);
-  }
-  return check();
-}
+const waitFor = (check: () => Promise<boolean>, options: RestartOptions) => pollUntil(check, Boolean, options);
 
 async function containerIds(host: Host, runtime: 'crictl' | 'docker', component: Component): Promise<string[] | undefined> {
   const result =
