@@ -6,12 +6,15 @@ import { version } from './version.js';
 
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** ops/restart.ts's RESTART_MODES, spelled out so --help does not load ops/ (and yaml). */
+const RESTART_CHOICES = ['none', 'static-pod', 'systemd', 'crictl', 'docker'];
+const beyondCaOption = () => new Option('--beyond-ca <policy>', 'a cert that would outlive its CA: cap to its expiry (warning) or refuse').choices(['cap', 'refuse']).default('cap');
 
 /** The options every plan-applying command shares (renew, ca renew, ca rotate). */
 function applyOptions(command: Command, restartHelp = 'how to restart components'): Command {
   return command
     .option('--root <dir>', 'treat DIR as /', '/')
-    .addOption(new Option('--restart <mode>', restartHelp).choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .addOption(new Option('--restart <mode>', restartHelp).choices(RESTART_CHOICES).default('none'))
     .option('--timeout <duration>', 'per component: restart and health wait', '120s')
     .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
     .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
@@ -70,7 +73,7 @@ export function buildProgram(): Command {
     .option('--out <prefix>', 'writes PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr')
     .option('--json', 'print {cert,key,csr} to stdout as cfssl does (pipe to cfssljson)')
     .option('--force', 'overwrite existing output files')
-    .addOption(new Option('--beyond-ca <policy>', 'if the cert would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .addOption(beyondCaOption())
     .action(async (csrJson, options) => (await import('./commands/issue.js')).issue(csrJson, options));
 
   program
@@ -85,7 +88,7 @@ export function buildProgram(): Command {
     .option('--validity <duration>', 'override the profile expiry')
     .requiredOption('--out <file>', 'certificate file to write')
     .option('--force', 'overwrite an existing file')
-    .addOption(new Option('--beyond-ca <policy>', 'if the cert would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+    .addOption(beyondCaOption())
     .action(async (csrPem, options) => (await import('./commands/sign.js')).sign(csrPem, options));
 
   program
@@ -150,7 +153,7 @@ export function buildProgram(): Command {
       .option('--reuse-key', 'keep each existing key (default)')
       .option('--new-key', 'generate new keys (same algorithm and size)')
       .option('--add-san <san>', 'add a SAN to renewed server certificates (repeatable, or comma-separated)', collect)
-      .addOption(new Option('--beyond-ca <policy>', 'a cert that would outlive its CA').choices(['cap', 'refuse']).default('cap'))
+      .addOption(beyondCaOption())
       .option('--resume', 'finish an interrupted run instead of starting one')
       .addHelpText('after', '\nExit status: 0 renewed, 2 usage, 3 precondition (e.g. an interrupted run), 4 invalid input, 6 failed (the message says whether it was rolled back).'),
   ).action(async (names, options) => (await import('./commands/renew.js')).renew(names, options));
@@ -162,7 +165,7 @@ export function buildProgram(): Command {
     .option('--run <id>', 'which run (default: the interrupted one, else the latest)')
     .option('--to <backup>', 'restore this backup archive instead (byte for byte, current state saved first)')
     .option('--list', 'list runs')
-    .addOption(new Option('--restart <mode>', 'how to restart components the run had restarted').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']).default('none'))
+    .addOption(new Option('--restart <mode>', 'how to restart components the run had restarted').choices(RESTART_CHOICES).default('none'))
     .option('--timeout <duration>', 'per component restart wait', '120s')
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'JSON output (with --list)')
@@ -221,7 +224,7 @@ export function buildProgram(): Command {
     .option('--names <list>', 'renew-chosen: comma-separated kubeadm names')
     .option('--validity <duration>', 'validity of renewed certificates (1y, 365d, 8760h)')
     .option('--new-key', 'generate new keys')
-    .addOption(new Option('--restart <mode>', 'restart mode').choices(['none', 'static-pod', 'systemd', 'crictl', 'docker']))
+    .addOption(new Option('--restart <mode>', 'restart mode').choices(RESTART_CHOICES))
     .option('--add-san <san>', 'extra SAN for server certificates (repeatable)', collect)
     .option('--yes', 'do not ask for the final confirmation')
     .option('--timeout <duration>', 'per component restart and health wait', '120s')
