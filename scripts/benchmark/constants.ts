@@ -12,6 +12,6 @@ export const BENCH_MAIN = join(ROOT, 'build', 'scripts', 'benchmark', 'main.js')
 /** Scenario 4's child: one createBackup in a process of its own. */
 export const BACKUP_CHILD = join(ROOT, 'build', 'scripts', 'benchmark', 'backup-child.js');
 /** A real kubeadm 1.14 /etc/kubernetes whose leaves have expired (scenario 5). */
-export const KUBEADM_FIXTURE = join(ROOT, '..', 'shared', 'fixtures', 'kubeadm-1.14-expired', 'etc-kubernetes');
+export const KUBEADM_FIXTURE = join(ROOT, 'test', 'fixtures', 'kubeadm-1.14-expired', 'etc-kubernetes');
 export const DAY = 86_400_000;
 export const LEAF_DAYS = 365;

@@ -8,7 +8,8 @@ import { execa, execaSync, Options } from 'execa';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const cliPath = join(repoRoot, 'build', 'lib', 'cli', 'main.js');
-export const fixturesRoot = resolve(repoRoot, '..', 'shared', 'fixtures');
+// The real expired trees live in the repository (test/fixtures, README there names their origins), so a plain clone tests.
+export const fixturesRoot = resolve(repoRoot, 'test', 'fixtures');
 export const FIXTURES = ['kubeadm-1.11-expired', 'kubeadm-1.14-expired'] as const;
 
 const created: string[] = [];
