@@ -42,6 +42,15 @@ const codeClass = {
   FILE_NOT_FOUND: 'precondition',
   FILE_EXISTS: 'precondition',
   WRITE_FAILED: 'failedNothingChanged',
+  DISK_FULL: 'failedNothingChanged',
+  READ_ONLY: 'failedNothingChanged',
+  PERMISSION_DENIED: 'failedNothingChanged',
+  /** The tree changed between the plan and the first write (another run, the kubelet): plan again. */
+  TREE_CHANGED: 'failedNothingChanged',
+  /** Another rescue-kit run holds the lock right now. */
+  RUN_IN_PROGRESS: 'precondition',
+  /** Some certificates could not be renewed (named); the others were. */
+  NOT_ALL_RENEWED: 'precondition',
   INTERNAL: 'bug',
 } as const satisfies Record<string, ExitCodeName>;
 export type ErrorCode = keyof typeof codeClass;
@@ -92,4 +101,32 @@ export function withFile<T>(file: string, fn: () => T): T {
     if (isRescueError(error)) throw error.inFile(file);
     throw error;
   }
+}
+
+/** errno codes an outage produces (full disk, read-only mount, chattr +i, not root), in words and with the fix. */
+const IO_CAUSES: Record<string, { code: ErrorCode; words: string; fix: string }> = {
+  ENOSPC: { code: 'DISK_FULL', words: 'no space left on the device', fix: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run the command again' },
+  EDQUOT: { code: 'DISK_FULL', words: 'disk quota exceeded', fix: 'free space or raise the quota, then run the command again' },
+  EROFS: { code: 'READ_ONLY', words: 'the filesystem is mounted read-only', fix: 'remount it read-write (mount -o remount,rw MOUNTPOINT), then run the command again' },
+  EPERM: { code: 'PERMISSION_DENIED', words: 'operation not permitted (immutable or append-only file, or not root)', fix: 'run as root; if it is already root, clear the immutable flag (lsattr / chattr -i PATH)' },
+  EACCES: { code: 'PERMISSION_DENIED', words: 'permission denied', fix: 'run as root (sudo rescue-kit ...)' },
+  EIO: { code: 'WRITE_FAILED', words: 'an I/O error from the device', fix: 'check the disk (dmesg); write to another device with --root on a copy' },
+};
+
+export function isIoError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && code in IO_CAUSES;
+}
+
+/**
+ * A system error (ENOSPC, EROFS, EPERM, EACCES, ...) as a RescueError that names the path, the cause in
+ * words and the fix. `outcome` says what happened to the tree, so the operator never has to guess.
+ */
+export function ioError(error: unknown, outcome = 'nothing was changed'): RescueError {
+  if (isRescueError(error)) return error;
+  const errno = error as NodeJS.ErrnoException;
+  const cause = IO_CAUSES[errno.code ?? ''];
+  if (!cause) return new RescueError('INTERNAL', errno.message ?? String(error), { cause: error });
+  const where = errno.path ? `${errno.path}: ` : '';
+  return new RescueError(cause.code, `${where}${cause.words} (${errno.code}${errno.syscall ? ` in ${errno.syscall}` : ''}); ${outcome}`, { hint: cause.fix, cause: error });
 }

@@ -1,7 +1,7 @@
 // The CLI's composition root: commander wiring only. Each command's module is
 // imported when it runs, so `--help` and `--version` stay fast.
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, isRescueError } from '../errors.js';
+import { ExitCode, ioError, isIoError, isRescueError } from '../errors.js';
 import { version } from './version.js';
 
 
@@ -116,7 +116,8 @@ export function buildProgram(): Command {
     .command('create', { isDefault: true })
     .description('write one .tar.gz (0600) with a manifest of every file\'s sha256 (default command)')
     .option('--root <dir>', 'treat DIR as /', '/')
-    .option('--out <file>', 'archive path (default /var/lib/rescue-kit/backups/<host>-<time>.tar.gz under --root)')
+    .option('--out <file>', 'archive path (default /var/lib/rescue-kit/backups/<host>-<time>.tar.gz under --root; never overwritten)')
+    .option('--force', 'replace the --out file if it exists')
     .option('--encrypt', 'encrypt with AES-256-GCM (scrypt key from a passphrase)')
     .option('--passphrase-file <file>', 'read the passphrase from FILE instead of asking')
     .option('--no-etcd', 'do not snapshot or copy etcd')
@@ -247,7 +248,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
-  } catch (error) {
+  } catch (thrown) {
+    // A full disk or a read-only mount reached the top unlabelled: still an operator's problem, not a bug.
+    // Only commands that cannot have changed anything let it come this far (apply labels its own).
+    const error = isIoError(thrown) ? ioError(thrown) : thrown;
     if (error instanceof CommanderError) {
       // Help that was asked for exits 0; help shown because a (sub)command was missing is a usage error.
       if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) && error.exitCode === 0) return ExitCode.ok;

@@ -1,10 +1,10 @@
 // File I/O at the edge: atomic writes (temp file in the same directory, fsync,
 // rename, fsync the directory), private keys 0600, and reads whose errors name
 // the file and the fix.
-import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statfsSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { RescueError } from '../errors.js';
+import { ioError, RescueError } from '../errors.js';
 
 export const PRIVATE_KEY_MODE = 0o600;
 export const PUBLIC_MODE = 0o644;
@@ -42,9 +42,153 @@ export function fsyncDirectory(directory: string): void {
   }
 }
 
+/** A file, or a symlink (target set), to put in place by prepareWrites + commit. */
+export interface EntryToWrite {
+  path: string;
+  data?: string | Buffer;
+  /** Make a symlink with this target instead of a file. */
+  linkTarget?: string;
+  /** Exact mode for files (whatever the umask). */
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** Temp files beside their targets, every byte on disk and checked, not yet renamed. */
+export interface PreparedWrites {
+  /** Rename every temp into place (in order), then fsync each directory once. afterEach: crash-test hook. */
+  commit(afterEach?: (index: number) => void): void;
+  /** Remove the temps (and any directory prepareWrites created). */
+  discard(): void;
+}
+
+/** Temp names every writer here uses, so one sweep (removeStaleTemps) finds what a killed run left. */
+export const TEMP_SUFFIX = '.rescue-kit';
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+}
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.rescue-kit$/;
+
+/** Remove temps a killed writer left in a directory (they may hold key material). Returns what was removed. */
+export function removeStaleTemps(directory: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((entry) => TEMP_NAME.test(entry))) {
+    try {
+      unlinkSync(join(directory, name));
+      removed.push(join(directory, name));
+    } catch {}
+  }
+  return removed;
+}
+
+const KIB = 1024;
+/** Bytes a file of `size` takes on disk (whole 4 KiB blocks, at least one for the inode's data). */
+export const onDiskSize = (size: number) => Math.max(1, Math.ceil(size / (4 * KIB))) * 4 * KIB;
+
+/** Free bytes for an unprivileged-looking writer on the filesystem holding `path` (undefined when unknown). */
+export function freeBytes(path: string): number | undefined {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      const stats = statfsSync(current);
+      return stats.bavail * stats.bsize;
+    } catch {
+      if (dirname(current) === current) return undefined;
+    }
+  }
+}
+
+/** "needs about 120 KiB in /x (40 KiB free)": what the ENOSPC message adds, so the fix is concrete. */
+export function spaceNeeded(entries: { path: string; size: number }[]): string {
+  const byDirectory = new Map<string, number>();
+  for (const entry of entries) byDirectory.set(dirname(entry.path), (byDirectory.get(dirname(entry.path)) ?? 0) + onDiskSize(entry.size));
+  const parts = [...byDirectory].map(([directory, bytes]) => {
+    const free = freeBytes(directory);
+    return `${Math.ceil(bytes / KIB)} KiB in ${directory}${free === undefined ? '' : ` (${Math.floor(free / KIB)} KiB free)`}`;
+  });
+  return `it needs about ${parts.join(', ')}`;
+}
+
+/**
+ * Phase one of an all-or-nothing write: every temp file is created beside its target (mode exact from the
+ * first byte, owner set), written completely, fsynced, and its size checked against what was meant, before
+ * anything is renamed. Any failure (ENOSPC half-way, EROFS, EPERM) removes every temp and throws a
+ * RescueError that says nothing was changed and how much space the write needs.
+ */
+export function prepareWrites(entries: EntryToWrite[]): PreparedWrites {
+  const temps: string[] = [];
+  const createdDirectories: string[] = [];
+  const canChown = process.getuid?.() === 0;
+  const discard = () => {
+    for (const temp of temps) {
+      try {
+        unlinkSync(temp);
+      } catch {}
+    }
+    for (const directory of createdDirectories.reverse()) {
+      try {
+        rmdirSync(directory);
+      } catch {}
+    }
+  };
+  try {
+    for (const entry of entries) {
+      const directory = dirname(entry.path);
+      const made = mkdirSync(directory, { recursive: true, mode: 0o755 });
+      if (made) for (let current = directory; current.length >= made.length; current = dirname(current)) createdDirectories.unshift(current);
+      const temp = tempPathFor(entry.path);
+      if (entry.linkTarget !== undefined) {
+        symlinkSync(entry.linkTarget, temp);
+        temps.push(temp);
+        if (canChown && entry.uid !== undefined) lchownSync(temp, entry.uid, entry.gid ?? 0);
+        continue;
+      }
+      const data = typeof entry.data === 'string' ? Buffer.from(entry.data) : (entry.data ?? Buffer.alloc(0));
+      // Created with the final mode: a key is never world-readable, not even for a moment.
+      const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, entry.mode & 0o600);
+      temps.push(temp);
+      try {
+        if (canChown && entry.uid !== undefined) fchownSync(fd, entry.uid, entry.gid ?? 0);
+        fchmodSync(fd, entry.mode); // exact mode whatever the umask (and after chown, which clears setuid bits)
+        for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
+        fsyncSync(fd);
+        const written = fstatSync(fd).size;
+        if (written !== data.length) throw new RescueError('WRITE_FAILED', `${temp}: ${written} of ${data.length} bytes reached the disk`, { hint: 'check the disk (dmesg); nothing was changed' });
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (cause) {
+    discard();
+    if (cause instanceof RescueError) throw cause;
+    const error = ioError(cause, 'nothing was changed');
+    if (error.code === 'DISK_FULL') {
+      const sizes = entries.map((entry) => ({ path: entry.path, size: entry.linkTarget !== undefined ? 0 : Buffer.byteLength(entry.data ?? '') }));
+      throw new RescueError('DISK_FULL', `${error.message}; ${spaceNeeded(sizes)}`, { hint: error.hint, cause });
+    }
+    throw error;
+  }
+  return {
+    discard,
+    commit(afterEach) {
+      entries.forEach((entry, index) => {
+        renameSync(temps[index]!, entry.path);
+        afterEach?.(index);
+      });
+      temps.length = 0;
+      for (const directory of new Set(entries.map((entry) => dirname(entry.path)))) fsyncDirectory(directory);
+    },
+  };
+}
+
 /**
  * Write several files so that either all of them land or none does:
- * every temp file is written and fsynced before the first rename.
+ * every temp file is written, fsynced and checked before the first rename.
  * Existing files are refused unless `overwrite` (nothing is lost by accident).
  */
 export function writeFilesAtomically(files: FileToWrite[], options: { overwrite?: boolean } = {}): void {
@@ -56,39 +200,7 @@ export function writeFilesAtomically(files: FileToWrite[], options: { overwrite?
       });
     }
   }
-  const temps: string[] = [];
-  try {
-    for (const file of files) {
-      const directory = dirname(file.path);
-      mkdirSync(directory, { recursive: true, mode: 0o755 });
-      const temp = join(directory, `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
-      // Created with the final mode: a key is never world-readable, not even for a moment.
-      const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, file.mode);
-      temps.push(temp);
-      try {
-        fchmodSync(fd, file.mode); // exact mode whatever the umask
-
-        const data = typeof file.data === 'string' ? Buffer.from(file.data) : file.data;
-        for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-  } catch (cause) {
-    for (const temp of temps) {
-      try {
-        unlinkSync(temp);
-      } catch {}
-    }
-    if (cause instanceof RescueError) throw cause;
-    throw new RescueError('WRITE_FAILED', `could not write ${files.map((file) => file.path).join(', ')}: ${(cause as Error).message}`, {
-      hint: 'check free space and permissions; nothing was changed',
-      cause,
-    });
-  }
-  files.forEach((file, index) => renameSync(temps[index]!, file.path));
-  for (const directory of new Set(files.map((file) => dirname(file.path)))) fsyncDirectory(directory);
+  prepareWrites(files).commit();
 }
 
 /**
@@ -105,7 +217,7 @@ export async function writeFilesAtomicallyInBulk(files: FileToWrite[], options: 
   }
   const directories = [...new Set(files.map((file) => dirname(file.path)))];
   await Promise.all(directories.map((directory) => mkdir(directory, { recursive: true, mode: 0o755 })));
-  const temps = files.map((file) => join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`));
+  const temps = files.map((file) => tempPathFor(file.path));
   let next = 0;
   const worker = async () => {
     for (let index = next++; index < files.length; index = next++) {
@@ -124,7 +236,8 @@ export async function writeFilesAtomicallyInBulk(files: FileToWrite[], options: 
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, files.length) }, worker));
   } catch (cause) {
     await Promise.all(temps.map((temp) => rm(temp, { force: true })));
-    throw new RescueError('WRITE_FAILED', `could not write ${files.length} files under ${directories[0]}: ${(cause as Error).message}`, { hint: 'check free space and permissions; nothing was changed', cause });
+    const error = ioError(cause, `nothing was changed (${files.length} files under ${directories[0]})`);
+    throw error.code === 'DISK_FULL' ? new RescueError('DISK_FULL', `${error.message}; ${spaceNeeded(files.map((file) => ({ path: file.path, size: Buffer.byteLength(file.data) })))}`, { hint: error.hint, cause }) : error;
   }
   await Promise.all(files.map((file, index) => rename(temps[index]!, file.path)));
   for (const directory of directories) fsyncDirectory(directory);

@@ -1,21 +1,23 @@
-// Applying a renewal Plan safely: lock, journal, backup, stage every new file,
-// commit each with an atomic rename (journal updated after each), restart in
-// order with a health check after each step — and on any failure, restore the
-// backup byte for byte and restart what was restarted. A run killed anywhere
-// is finished (resumeRun) or undone (rollbackRun) by the next invocation.
-import { chownSync, closeSync, constants, fsyncSync, lchownSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
-import { RescueError } from '../errors.js';
+// Applying a renewal Plan safely: lock, re-check the plan's fingerprints,
+// journal, backup, stage every new and every old file in the run's directory,
+// prepare complete temps beside every target, then rename them all; restart in
+// order with a health check after each step — and on any failure, put back the
+// old bytes of exactly the files the run changed and restart what was
+// restarted. A failure before the first rename changes nothing and blocks no
+// one. A run killed anywhere is finished (resumeRun) or undone (rollbackRun).
+import { readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { ioError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createBackup, defaultBackupPath } from './backup.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
-import { fsyncDirectory } from '../host/fs.js';
+import { EntryToWrite, freeBytes, fsyncDirectory, onDiskSize, prepareWrites, removeStaleTemps } from '../host/fs.js';
 import { appendAudit } from './audit.js';
 import { checkHealth, HealthResult } from './health.js';
-import { acquireLock, Journal, JournalStep, openRun, Run, runIdFor } from './journal.js';
+import { acquireLock, BEFORE_ANY_CHANGE, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from './manifests.js';
-import type { Component, RenewPlan } from './renew-plan.js';
+import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
 import { RestartMode, RestartResult, restartComponent, unpauseAll } from './restart.js';
 import { applyRestore, planRestore, verifyRestored } from './restore.js';
 
@@ -58,56 +60,63 @@ export function failpoint(name: string): void {
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
+/** Staged new bytes of a step, checked against the journal (a damaged stage is never written into the tree). */
+function stagedBytes(run: Run, name: string, expectedSha256: string, what: string): Buffer {
+  const data = readFileSync(join(run.dir, 'staged', name));
+  if (sha256(data) !== expectedSha256) {
+    throw new RescueError('INTERNAL', `staged file for ${what} is damaged (sha256 mismatch)`, { file: join(run.dir, 'staged', name), hint: 'roll back: rescue-kit rollback' });
+  }
+  return data;
+}
+
+/** Paths whose content differs from what the plan (or journal) fingerprinted: someone changed the tree meanwhile. */
+export function changedSincePlan(host: Host, steps: Pick<JournalStep, 'hostPath' | 'kind' | 'beforeSha256'>[]): string[] {
+  return steps.filter((step) => currentFingerprint(host, step.hostPath, step.kind) !== step.beforeSha256).map((step) => step.hostPath);
+}
+
+function assertUnchangedSincePlan(host: Host, steps: Pick<JournalStep, 'hostPath' | 'kind' | 'beforeSha256'>[], inputs: RenewPlan['inputs'] = []): void {
+  const changed = [...changedSincePlan(host, steps), ...inputs.filter((input) => currentFingerprint(host, input.hostPath, 'file') !== input.sha256).map((input) => input.hostPath)];
+  if (changed.length) {
+    throw new RescueError('TREE_CHANGED', `the tree changed since the plan was made (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); nothing was changed`, {
+      hint: 'another run or the kubelet wrote these files: plan again (run the same command again)',
+    });
+  }
+}
+
 /**
- * Write one journal step into place: temp beside the target, fsync, owner and mode, rename.
- * Idempotent (resume simply commits every step again). The caller fsyncs the directories
- * once all steps are in (commitSteps), instead of once per file.
+ * Commit every step all-or-nothing: each new file is prepared as a complete, fsynced temp beside its
+ * target first (a full disk fails here, with nothing renamed), the journal then says "committing", and only
+ * then are the temps renamed. Idempotent: resume simply commits every step again.
  */
-export function commitStep(host: Host, run: Run, step: JournalStep): void {
-  const target = host.real(step.hostPath);
-  if (step.kind === 'delete') {
-    rmSync(target, { force: true });
-    return;
+export function commitSteps(host: Host, run: Run, afterEach?: (index: number) => void): void {
+  const { journal } = run;
+  const writes = journal.steps.filter((step) => step.kind !== 'delete');
+  const prepared = prepareWrites(
+    writes.map((step) =>
+      step.kind === 'symlink'
+        ? { path: host.real(step.hostPath), linkTarget: step.target!, mode: 0o777, uid: step.uid, gid: step.gid }
+        : { path: host.real(step.hostPath), data: stagedBytes(run, step.staged!, step.afterSha256, step.hostPath), mode: step.mode, uid: step.uid, gid: step.gid },
+    ),
+  );
+  failpoint('prepared');
+  try {
+    journal.phase = 'committing';
+    run.save();
+  } catch (error) {
+    prepared.discard();
+    throw error;
   }
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rescue-kit`);
-  if (step.kind === 'symlink') {
-    symlinkSync(step.target!, temp);
-    try {
-      lchownSync(temp, step.uid, step.gid);
-    } catch {}
-  } else {
-    const data = readFileSync(join(run.dir, 'staged', step.staged!));
-    if (sha256(data) !== step.afterSha256) {
-      throw new RescueError('INTERNAL', `staged file for ${step.hostPath} is damaged (sha256 mismatch)`, { hint: 'roll back: rescue-kit rollback' });
-    }
-    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, step.mode);
-    try {
-      for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      chownSync(temp, step.uid, step.gid);
-    } catch {}
-  }
-  renameSync(temp, target);
+  prepared.commit(afterEach);
+  for (const step of journal.steps.filter((entry) => entry.kind === 'delete')) rmSync(host.real(step.hostPath), { force: true });
+  for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) fsyncDirectory(directory);
+  for (const step of journal.steps) step.done = true;
 }
 
-/** Commit every step, then make the renames durable (one fsync per directory). */
-export function commitSteps(host: Host, run: Run, steps: JournalStep[], afterEach?: (index: number) => void): void {
-  steps.forEach((step, index) => {
-    commitStep(host, run, step);
-    afterEach?.(index);
-  });
-  for (const directory of new Set(steps.map((step) => dirname(host.real(step.hostPath))))) fsyncDirectory(directory);
-  for (const step of steps) step.done = true;
-}
-
-export function journalFor(plan: RenewPlan, runId: string, command: string, startedAt: string): Journal {
+export function journalFor(plan: RenewPlan, runId: string, command: string, startedAt: string, restartMode?: RestartMode): Journal {
   return {
     schemaVersion: 1,
     runId,
+    pid: process.pid,
     command,
     startedAt,
     updatedAt: startedAt,
@@ -125,9 +134,40 @@ export function journalFor(plan: RenewPlan, runId: string, command: string, star
       done: false,
     })),
     restart: plan.restart,
+    restartMode,
     restarted: [],
     paused: [],
   };
+}
+
+/** What a path holds now, as a BeforeState (the bytes themselves are returned to be staged). */
+function stateOf(host: Host, hostPath: string, stagedName: string): { state: BeforeState; data?: Buffer } {
+  const stats = host.lstat(hostPath);
+  if (!stats) return { state: { kind: 'absent' } };
+  const real = host.real(hostPath);
+  if (stats.isSymbolicLink()) return { state: { kind: 'symlink', target: readlinkSync(real), uid: stats.uid, gid: stats.gid } };
+  if (!stats.isFile()) throw new RescueError('TREE_CHANGED', `${hostPath} is no longer a regular file; nothing was changed`, { hint: 'plan again' });
+  const data = readFileSync(real);
+  return { state: { kind: 'file', staged: stagedName, sha256: sha256(data), size: data.length, mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid }, data };
+}
+
+/**
+ * Stage the run before touching the tree: every new file and every old one (keys included; 0600 in the
+ * run's 0700 directory), complete and fsynced, so the run can be finished or undone from its own directory
+ * whatever happens next. The old bytes are read under the lock and must still be what the plan saw.
+ */
+function stageRun(host: Host, run: Run, plan: RenewPlan): void {
+  const staged = join(run.dir, 'staged');
+  const files: EntryToWrite[] = [];
+  run.journal.steps.forEach((step, index) => {
+    const change = plan.changes[index]!;
+    if (change.kind === 'file') files.push({ path: join(staged, String(index)), data: change.data!, mode: 0o600 });
+    const before = stateOf(host, step.hostPath, `before-${index}`);
+    step.before = before.state;
+    if (before.data) files.push({ path: join(staged, `before-${index}`), data: before.data, mode: 0o600 });
+  });
+  assertUnchangedSincePlan(host, run.journal.steps, plan.inputs);
+  prepareWrites(files).commit();
 }
 
 /** The usual trees, plus the directory of any file changed outside them (a binary install's pki folder). */
@@ -140,36 +180,37 @@ export function backupPathsFor(changedFiles: string[]): string[] {
 export async function applyRenewPlan(host: Host, plan: RenewPlan, options: ApplyOptions): Promise<ApplyReport> {
   const started = Date.now();
   const unlock = acquireLock(host);
-  const runId = runIdFor(host.now());
-  const run = openRun(host, journalFor(plan, runId, options.command, host.now().toISOString()));
+  const report: ApplyReport = { runId: '', backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
+  let run: Run | undefined;
+  try {
+    // Under the lock: no other run can start now, so re-check what the plan was made from.
+    refuseIfBusyOrInterrupted(host);
+    assertUnchangedSincePlan(host, plan.changes, plan.inputs);
+    const runId = uniqueRunId(host);
+    report.runId = runId;
+    run = openRun(host, journalFor(plan, runId, options.command, host.now().toISOString(), options.restart));
+  } catch (error) {
+    unlock();
+    throw ioError(error);
+  }
   const { journal } = run;
-  const report: ApplyReport = { runId, backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   try {
     options.log('backing up the current state');
-    const backup = await createBackup(host, { out: defaultBackupPath(host, `pre-renew-${runId}`), paths: backupPathsFor(plan.changes.map((change) => change.hostPath)), etcd: options.etcdBackup, version: options.version, check: null, log: options.log });
+    const backup = await createBackup(host, { out: defaultBackupPath(host, `pre-renew-${report.runId}`), paths: backupPathsFor(plan.changes.map((change) => change.hostPath)), etcd: options.etcdBackup, version: options.version, check: null, log: options.log });
     journal.backup = report.backup = backup.archive;
     journal.phase = 'backed-up';
     run.save();
     failpoint('backed-up');
 
-    // Stage every new file (keys included, 0600, in the run's private dir) before touching the tree.
-    plan.changes.forEach((change, index) => {
-      if (change.kind !== 'file') return;
-      const path = join(run.dir, 'staged', String(index));
-      writeFileSync(path, change.data!, { mode: 0o600 });
-      const fd = openSync(path, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
-    });
+    stageRun(host, run, plan);
     journal.phase = 'staged';
     run.save();
     failpoint('staged');
 
-    // From here the tree may be a mix until 'committed': the journal says so, and the next run
-    // either commits every step again (resume: steps are idempotent) or restores the backup.
-    journal.phase = 'committing';
-    run.save();
-    commitSteps(host, run, journal.steps, (index) => failpoint(`commit:${index}`));
+    // commitSteps saves "committing" once every temp is complete and before the first rename: from then on
+    // the tree may be a mix until "committed", and the next run either commits every step again (resume)
+    // or puts the old bytes back (rollback).
+    commitSteps(host, run, (index) => failpoint(`commit:${index}`));
     journal.phase = 'committed';
     run.save();
     failpoint('committed');
@@ -177,16 +218,16 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     await restartInOrder(host, run, plan.restart, options, report);
     journal.phase = 'done';
     run.save();
-    rmSync(join(run.dir, 'staged'), { recursive: true, force: true });
     report.ok = true;
   } catch (error) {
     report.failure = (error as Error).message;
     journal.error = report.failure;
-    if (journal.phase === 'planned') {
-      // Nothing was changed (the backup itself failed).
-      journal.phase = 'rolled-back';
-      run.save();
-      throw error;
+    if (BEFORE_ANY_CHANGE.includes(journal.phase)) {
+      // Nothing in the tree was changed (the backup, the staging or the temps failed): say so, leave nothing
+      // behind that could block the next run, and keep no staged key material.
+      abortUnchanged(host, run);
+      auditQuietly(host, options, plan, report, 'failed');
+      throw ioError(error, 'nothing was changed');
     }
     options.log(`failed: ${report.failure}; rolling back`);
     await rollBackInto(report, host, run, options);
@@ -194,15 +235,45 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     unlock();
     report.elapsedMs = Date.now() - started;
   }
-  appendAudit(host, {
-    runId,
-    command: options.command,
-    result: report.ok ? 'ok' : report.rolledBack ? 'rolled-back' : 'failed',
-    certificates: plan.items.map((item) => ({ name: item.name, action: 'renew', oldSerial: item.before.serial, newSerial: report.ok ? item.after.serial : undefined, oldNotAfter: item.before.notAfter, newNotAfter: report.ok ? item.after.notAfter : undefined })),
-    backup: report.backup || undefined,
-    detail: report.failure,
-  });
+  auditQuietly(host, options, plan, report, report.ok ? 'ok' : report.rolledBack ? 'rolled-back' : 'failed');
   return report;
+}
+
+/** One run id per run even for two runs started in the same millisecond by one pid (tests, the wizard). */
+function uniqueRunId(host: Host): string {
+  const base = runIdFor(host.now());
+  for (let suffix = 0; ; suffix++) {
+    const id = suffix ? `${base}.${suffix}` : base;
+    if (!host.lstat(`${RUNS_DIR}/${id}`)) return id;
+  }
+}
+
+/** A run that stopped before its first change: closed as "aborted", staged bytes removed (best effort). */
+function abortUnchanged(host: Host, run: Run): void {
+  for (const directory of new Set(run.journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
+  rmSync(join(run.dir, 'staged'), { recursive: true, force: true });
+  run.journal.phase = 'aborted';
+  try {
+    run.save();
+  } catch {
+    // The disk may be full: the next run sweeps a run left in an early phase (sweepAbandonedRuns).
+  }
+}
+
+/** The audit line must never turn a finished (or safely failed) run into a crash: a full disk gets a warning. */
+function auditQuietly(host: Host, options: ApplyOptions, plan: RenewPlan, report: ApplyReport, result: 'ok' | 'rolled-back' | 'failed'): void {
+  try {
+    appendAudit(host, {
+      runId: report.runId,
+      command: options.command,
+      result,
+      certificates: plan.items.map((item) => ({ name: item.name, action: 'renew', oldSerial: item.before.serial, newSerial: report.ok ? item.after.serial : undefined, oldNotAfter: item.before.notAfter, newNotAfter: report.ok ? item.after.notAfter : undefined })),
+      backup: report.backup || undefined,
+      detail: report.failure,
+    });
+  } catch (error) {
+    options.log(`warning: the audit log was not written: ${ioError(error, 'the run itself is unaffected').message}`);
+  }
 }
 
 /** Restart each component in order, health-check it, throw (for the rollback) at the first failure. */
@@ -239,50 +310,133 @@ export async function restartInOrder(host: Host, run: Run, components: Component
 
 /** After a failure: roll the run back and record in the report whether that fully worked. */
 export async function rollBackInto(report: ApplyReport, host: Host, run: Run, options: ApplyOptions): Promise<void> {
-  const rollback = await rollbackRun(host, run, options);
-  report.rolledBack = rollback.problems.length === 0;
-  report.rollbackProblems = rollback.problems;
+  try {
+    const rollback = await rollbackRun(host, run, options);
+    report.rolledBack = rollback.problems.length === 0;
+    report.rollbackProblems = rollback.problems;
+  } catch (error) {
+    // E.g. no space even for the old bytes: the run stays "interrupted" (journal and staged bytes kept), so
+    // `rescue-kit rollback` can finish the job once space is freed.
+    report.rolledBack = false;
+    report.rollbackProblems = [ioError(error, 'the rollback did not start; the run is kept for rescue-kit rollback').message];
+  }
 }
 
-/** Put the tree back as the run's backup holds it, then restart what the run had restarted. */
-export async function rollbackRun(host: Host, run: Run, options: Pick<ApplyOptions, 'restart' | 'timeoutMs' | 'pollMs' | 'log' | 'version'>): Promise<{ problems: string[]; restarts: RestartResult[] }> {
+export interface RollbackResult {
+  problems: string[];
+  restarts: RestartResult[];
+  /** Paths put back (or removed because the run had created them). */
+  restored: string[];
+  /** Files changed by someone else since the run, saved into the run's directory before being replaced. */
+  saved: string[];
+}
+
+/**
+ * Undo exactly what the journal says the run changed: each path gets its old bytes, mode and owner back
+ * (from the run's own staged copy), files the run created are removed, and nothing else in the tree is
+ * touched (a cert the kubelet rotated since stays). Space is checked first, every temp is complete before
+ * the first rename, and a file someone changed after the run is saved beside the journal before it is
+ * replaced. Runs journalled before old bytes were staged fall back to restoring their backup.
+ */
+export async function rollbackRun(host: Host, run: Run, options: Pick<ApplyOptions, 'restart' | 'timeoutMs' | 'pollMs' | 'log' | 'version'>): Promise<RollbackResult> {
   const { journal } = run;
-  if (!journal.backup) throw new RescueError('FILE_NOT_FOUND', `run ${journal.runId} has no backup recorded: nothing was changed by it`);
+  const legacy = journal.steps.some((step) => !step.before);
+  if (legacy && !journal.backup) throw new RescueError('FILE_NOT_FOUND', `run ${journal.runId} has no backup recorded: nothing was changed by it`);
   unpauseAll(host, journal.paused);
   journal.paused = [];
-  const plan = await planRestore(host, journal.backup);
-  await applyRestore(host, plan);
-  const problems = verifyRestored(host, plan);
+  // Temps a killed commit left beside the targets (complete new files, keys among them) go first.
+  for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
+  const { restored, saved, problems } = legacy ? await restoreFromBackup(host, journal) : putBackBefore(host, run);
   journal.phase = problems.length ? 'failed' : 'rolled-back';
   run.save();
-  appendAudit(host, {
-    runId: journal.runId,
-    command: `rollback of: ${journal.command}`,
-    result: problems.length ? 'failed' : 'ok',
-    certificates: journal.steps.map((step) => ({ name: step.hostPath, action: 'rollback' })),
-    backup: journal.backup,
-    detail: problems.length ? `not restored: ${problems.slice(0, 5).join(', ')}` : undefined,
-  });
+  try {
+    appendAudit(host, {
+      runId: journal.runId,
+      command: `rollback of: ${journal.command}`,
+      result: problems.length ? 'failed' : 'ok',
+      certificates: journal.steps.map((step) => ({ name: step.hostPath, action: 'rollback' })),
+      backup: journal.backup,
+      detail: problems.length ? `not restored: ${problems.slice(0, 5).join(', ')}` : undefined,
+    });
+  } catch (error) {
+    options.log(`warning: the audit log was not written: ${ioError(error, 'the rollback itself is complete').message}`);
+  }
   const restarts: RestartResult[] = [];
   for (const component of journal.restarted) {
     options.log(`restarting ${component} again with the restored certificates`);
     restarts.push(await restartComponent(host, options.restart, component, { timeoutMs: options.timeoutMs, pollMs: options.pollMs ?? 1000 }));
   }
-  return { problems, restarts };
+  return { problems, restarts, restored, saved };
 }
 
-/** Temp files an interrupted commitStep left beside a target (they may hold key material). */
-function removeStaleTemps(host: Host, step: JournalStep): void {
-  const target = host.real(step.hostPath);
-  const prefix = `.${basename(target)}.`;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dirname(target));
-  } catch {
-    return;
+async function restoreFromBackup(host: Host, journal: Journal) {
+  const plan = await planRestore(host, journal.backup!);
+  const restored = await applyRestore(host, plan);
+  return { restored, saved: [], problems: verifyRestored(host, plan) };
+}
+
+/** Does `hostPath` hold exactly the before-state? */
+function holdsBefore(host: Host, hostPath: string, before: BeforeState): boolean {
+  const stats = host.lstat(hostPath);
+  if (before.kind === 'absent') return !stats;
+  if (!stats) return false;
+  if (before.kind === 'symlink') return stats.isSymbolicLink() && readlinkSync(host.real(hostPath)) === before.target;
+  return stats.isFile() && (stats.mode & 0o7777) === before.mode && stats.size === before.size && sha256(readFileSync(host.real(hostPath))) === before.sha256;
+}
+
+function putBackBefore(host: Host, run: Run) {
+  const { journal } = run;
+  const writes: EntryToWrite[] = [];
+  const removals: string[] = [];
+  const saved: string[] = [];
+  const restored: string[] = [];
+  journal.steps.forEach((step, index) => {
+    const before = step.before!;
+    if (holdsBefore(host, step.hostPath, before)) return;
+    restored.push(step.hostPath);
+    // Changed by someone else after the run (neither the run's bytes nor the old ones): keep a copy first.
+    const stats = host.lstat(step.hostPath);
+    if (stats?.isFile()) {
+      const current = readFileSync(host.real(step.hostPath));
+      if (sha256(current) !== step.afterSha256) {
+        writes.unshift({ path: join(run.dir, 'replaced-by-rollback', String(index)), data: current, mode: 0o600 });
+        saved.push(step.hostPath);
+      }
+    }
+    if (before.kind === 'absent') removals.push(step.hostPath);
+    else if (before.kind === 'symlink') writes.push({ path: host.real(step.hostPath), linkTarget: before.target, mode: 0o777, uid: before.uid, gid: before.gid });
+    else writes.push({ path: host.real(step.hostPath), data: stagedBytes(run, before.staged, before.sha256, step.hostPath), mode: before.mode, uid: before.uid, gid: before.gid });
+  });
+  assertSpaceFor(writes);
+  prepareWrites(writes).commit();
+  for (const path of removals) rmSync(host.real(path), { force: true });
+  for (const directory of new Set(removals.map((path) => dirname(host.real(path))))) fsyncDirectory(directory);
+  const problems = journal.steps.filter((step) => !holdsBefore(host, step.hostPath, step.before!)).map((step) => step.hostPath);
+  return { restored, saved, problems };
+}
+
+/** Refuse before creating a single temp when a filesystem cannot hold what is about to be written. */
+function assertSpaceFor(writes: EntryToWrite[]): void {
+  const byDevice = new Map<number, { directory: string; bytes: number }>();
+  for (const write of writes) {
+    const directory = dirname(write.path);
+    let device: number;
+    try {
+      device = statSync(directory).dev;
+    } catch {
+      continue;
+    }
+    const entry = byDevice.get(device) ?? { directory, bytes: 0 };
+    entry.bytes += onDiskSize(write.data ? Buffer.byteLength(write.data) : 0);
+    byDevice.set(device, entry);
   }
-  for (const name of names) {
-    if (name.startsWith(prefix) && /^[0-9a-f]{12}\.rescue-kit$/.test(name.slice(prefix.length))) rmSync(join(dirname(target), name), { force: true });
+  for (const { directory, bytes } of byDevice.values()) {
+    const free = freeBytes(directory);
+    if (free !== undefined && free < bytes) {
+      throw new RescueError('DISK_FULL', `${directory}: the rollback needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
+        hint: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run rescue-kit rollback again',
+      });
+    }
   }
 }
 
@@ -295,9 +449,9 @@ export function resumeRun(host: Host, run: Run): number {
   unpauseAll(host, journal.paused);
   journal.paused = [];
   // Idempotent: a step whose rename landed before the crash is simply written again.
-  for (const step of journal.steps) removeStaleTemps(host, step);
+  for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
   const committed = journal.steps.filter((step) => !step.done).length;
-  commitSteps(host, run, journal.steps);
+  commitSteps(host, run);
   journal.phase = 'committed';
   run.save();
   return committed;

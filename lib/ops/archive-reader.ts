@@ -9,7 +9,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser } from 'tar/parse';
 import type { ReadEntry } from 'tar/read-entry';
-import { RescueError } from '../errors.js';
+import { isIoError, RescueError } from '../errors.js';
 import { decryptStream, isEncrypted, ENCRYPTION_MAGIC } from './archive-crypto.js';
 import { BackupManifest, EntryType, ManifestEntry, MANIFEST_PATH } from './backup-manifest.js';
 
@@ -106,26 +106,31 @@ export async function readArchive(file: string, options: { passphrase?: string; 
         const hash = createHash('sha256');
         const chunks: Buffer[] = [];
         const sink = path === MANIFEST_PATH ? undefined : options.sink?.(record);
-        pending.push(
-          new Promise<void>((resolve, reject) => {
-            entry.on('data', (chunk: Buffer) => {
-              hash.update(chunk);
-              if (path === MANIFEST_PATH) chunks.push(chunk);
-              else if (sink && !sink.write(chunk)) {
-                entry.pause();
-                sink.once('drain', () => entry.resume());
-              }
-            });
-            entry.on('end', () => {
-              record.sha256 = hash.digest('hex');
-              if (path === MANIFEST_PATH) manifestText = Buffer.concat(chunks).toString();
-              if (!sink) return resolve();
-              sink.end(() => resolve());
-              sink.once('error', reject);
-            });
-            entry.on('error', reject);
-          }),
-        );
+        const done = new Promise<void>((resolve, reject) => {
+          // Listen from the first byte: a sink failing mid-file (ENOSPC) must fail the read, never go unheard.
+          sink?.once('error', (error) => {
+            entry.resume();
+            reject(error);
+          });
+          entry.on('data', (chunk: Buffer) => {
+            hash.update(chunk);
+            if (path === MANIFEST_PATH) chunks.push(chunk);
+            else if (sink && !sink.destroyed && !sink.write(chunk)) {
+              entry.pause();
+              sink.once('drain', () => entry.resume());
+            }
+          });
+          entry.on('end', () => {
+            record.sha256 = hash.digest('hex');
+            if (path === MANIFEST_PATH) manifestText = Buffer.concat(chunks).toString();
+            if (!sink) return resolve();
+            sink.end((error?: Error | null) => (error ? reject(error) : resolve()));
+          });
+          entry.on('error', reject);
+        });
+        // Handled now (awaited after the parse): a sink that fails early must not be an unhandled rejection.
+        done.catch(() => {});
+        pending.push(done);
       } catch (error) {
         failure ??= error as Error;
         entry.resume();
@@ -147,7 +152,7 @@ export async function readArchive(file: string, options: { passphrase?: string; 
     await pipeline(stages as unknown as [PassThrough, PassThrough]);
     await Promise.all(pending);
   } catch (error) {
-    if (error instanceof RescueError) throw error;
+    if (error instanceof RescueError || isIoError(error)) throw error;
     throw new RescueError('INVALID_ARCHIVE', `damaged archive: ${(error as Error).message}`, { file, hint: 'the file is truncated or corrupt; use another copy of the backup', cause: error });
   }
   if (failure) throw failure;

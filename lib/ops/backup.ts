@@ -1,14 +1,17 @@
 // `backup`: one .tar.gz (0600, optionally encrypted) with /etc/kubernetes, the
 // kubelet's pki, an etcd snapshot (or, when etcd does not answer, its data dir
 // with a warning), and a manifest of every file's sha256, mode and owner.
-import { closeSync, constants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
-import { RescueError } from '../errors.js';
+import { ioError, RescueError } from '../errors.js';
+import { freeBytes, fsyncDirectory } from '../host/fs.js';
+import { isAlive } from './journal.js';
 import type { Host } from '../host/host.js';
 import { encryptStream } from './archive-crypto.js';
 import { BACKUP_PATHS, BackupManifest, DEFAULT_BACKUP_DIR, ManifestEntry, MANIFEST_PATH, SNAPSHOT_PATH } from './backup-manifest.js';
@@ -18,8 +21,10 @@ import { ClusterFromManifests, readManifests } from './manifests.js';
 import { metaOf, TarWriter } from './tar-writer.js';
 
 export interface BackupOptions {
-  /** Archive file (real path). Default: ROOT/var/lib/rescue-kit/backups/<host>-<time>.tar.gz */
+  /** Archive file (real path). Default: ROOT/var/lib/rescue-kit/backups/<host>-<time>.tar.gz (never overwritten: -2, -3... when taken). */
   out?: string;
+  /** Replace an existing `out` (never the default: a backup is never overwritten unless asked). */
+  force?: boolean;
   passphrase?: string;
   /** 'auto': snapshot when etcd answers, else copy the data dir; 'skip': no etcd. */
   etcd?: 'auto' | 'skip';
@@ -74,9 +79,20 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
   const etcd = await etcdForBackup(host, cluster, options.etcd ?? 'auto', warnings, log);
   if (etcd.method === 'data-dir') walk(host, etcd.dataDir!, walked, warnings);
 
-  const archive = options.out ?? defaultBackupPath(host);
-  mkdirSync(dirname(archive), { recursive: true, mode: 0o700 });
-  const temp = join(dirname(archive), `.${basename(archive)}.${process.pid}.tmp`);
+  const requested = options.out ?? defaultBackupPath(host);
+  const directory = dirname(requested);
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    etcd.dispose();
+    throw ioError(error, 'no backup was written and nothing was changed');
+  }
+  removeDeadBackupTemps(directory);
+  if (options.out && !options.force && existsSync(requested)) {
+    etcd.dispose();
+    throw new RescueError('FILE_EXISTS', 'a backup is never overwritten: this file exists', { file: requested, hint: 'choose another --out, or pass --force to replace it' });
+  }
+  const temp = join(directory, `.${basename(requested)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const manifest: BackupManifest = {
     schemaVersion: 1,
     tool: { name: 'rescue-kit', version: options.version },
@@ -93,12 +109,23 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
   const tar = new TarWriter(tarStream);
   const stages: (PassThrough | Transform | ReturnType<typeof createGzip>)[] = [tarStream, createGzip({ level: options.level ?? 6, chunkSize: 1 << 17, strategy: zlibConstants.Z_DEFAULT_STRATEGY })];
   if (options.passphrase) stages.push(encryptStream(options.passphrase));
-  // The archive holds every private key: created 0600 from the first byte.
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  const sink = createWriteStream('', { fd, autoClose: false });
-  const writing = pipeline([...stages, sink] as unknown as [PassThrough, ...Transform[]]);
+  let fd: number | undefined;
+  let archive = requested;
   try {
-    for (const entry of walked) await archiveEntry(host, tar, entry, manifest, warnings);
+    // The archive holds every private key: created 0600 from the first byte.
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const sink = createWriteStream('', { fd, autoClose: false });
+    const writing = pipeline([...stages, sink] as unknown as [PassThrough, ...Transform[]]);
+    // A full disk fails the pipeline while entries are still being added: stop adding at once.
+    let failed: unknown;
+    writing.catch((error) => {
+      failed = error;
+      tarStream.destroy(error as Error);
+    });
+    for (const entry of walked) {
+      if (failed) throw failed;
+      await archiveEntry(host, tar, entry, manifest, warnings);
+    }
     if (etcd.snapshotFile) {
       const stats = statSync(etcd.snapshotFile);
       const { sha256 } = await tar.addFile(SNAPSHOT_PATH, etcd.snapshotFile, stats.size, { ...metaOf(stats), mode: 0o600 });
@@ -109,21 +136,73 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
     await writing;
     fsyncSync(fd);
     closeSync(fd);
-    renameSync(temp, archive);
+    fd = undefined;
+    archive = publishWithoutOverwriting(temp, requested, Boolean(options.out), Boolean(options.force));
+    fsyncDirectory(directory);
   } catch (error) {
     tarStream.destroy();
-    try {
-      closeSync(fd);
-    } catch {}
-    try {
-      unlinkSync(temp);
-    } catch {}
-    throw error;
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+    rmSync(temp, { force: true });
+    if (error instanceof RescueError) throw error;
+    const failure = ioError(error, 'no backup was written and nothing was changed');
+    if (failure.code !== 'DISK_FULL') throw failure;
+    const bytes = walked.reduce((sum, entry) => sum + (entry.type === 'file' ? (host.lstat(entry.hostPath)?.size ?? 0) : 0), 0);
+    throw new RescueError('DISK_FULL', `${failure.message}; the files to back up hold ${Math.ceil(bytes / 1024)} KiB before compression and ${directory} has ${Math.floor((freeBytes(directory) ?? 0) / 1024)} KiB free`, {
+      hint: `free space there, or write the backup elsewhere: rescue-kit backup --out /other/disk/backup.tar.gz`,
+      cause: error,
+    });
   } finally {
     etcd.dispose();
   }
   log(`backup written: ${archive}`);
   return { archive, manifest, bytes: statSync(archive).size };
+}
+
+/**
+ * Put the finished temp in place without ever replacing a backup: link() fails when the name is taken
+ * (atomically, unlike a check then rename), so two backups in the same second get -2, -3, ...; an explicit
+ * --out that exists is refused unless --force.
+ */
+function publishWithoutOverwriting(temp: string, requested: string, explicit: boolean, force: boolean): string {
+  if (explicit && force) {
+    renameSync(temp, requested);
+    return requested;
+  }
+  for (let attempt = 1; attempt < 1000; attempt++) {
+    const candidate = attempt === 1 ? requested : requested.replace(/(\.tar\.gz(\.enc)?)?$/, (suffix) => `-${attempt}${suffix}`);
+    try {
+      linkSync(temp, candidate);
+      unlinkSync(temp);
+      return candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (explicit) throw new RescueError('FILE_EXISTS', 'a backup is never overwritten: this file exists', { file: requested, hint: 'choose another --out, or pass --force to replace it' });
+    }
+  }
+  throw new RescueError('FILE_EXISTS', `999 backups named ${requested}-N already exist`, { hint: 'move old backups away' });
+}
+
+/** Partial archives (0600, holding keys) that a killed or failed backup left: removed when their writer is gone. */
+export function removeDeadBackupTemps(directory: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = /^\..+\.(\d+)(\.[0-9a-f]{8})?\.tmp$/.exec(name);
+    const pid = Number(match?.[1]);
+    if (!match || pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(directory, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 async function archiveEntry(host: Host, tar: TarWriter, entry: Walked, manifest: BackupManifest, warnings: string[]): Promise<void> {

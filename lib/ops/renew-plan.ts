@@ -67,6 +67,8 @@ export interface RenewPlan {
   changes: FileChange[];
   restart: Component[];
   warnings: string[];
+  /** Files the plan was made from but does not change (reused keys, the CAs): re-checked before the first write. */
+  inputs?: { hostPath: string; sha256: string }[];
 }
 
 export interface RenewOptions {
@@ -134,6 +136,8 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
     if (!old) throw new RescueError('INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup' });
     const issuer = signerFor(inventory, item);
     const key = await keyFor(item, old, options.newKey);
+    const authority = inventory.authorities.find((ca) => ca.name === item.caName);
+    for (const material of [authority?.certificate, authority?.key, key.fresh ? undefined : item.key]) recordInput(host, plan, material);
     const isServer = old.extKeyUsage.includes('server auth');
     const template = renewalTemplate(old, { durationMs: options.durationMs, addSans: isServer ? options.addSans : emptySans() });
     const { certificate, warnings } = withName(name, item.caName, () => issueCertificate({ template, subjectKey: key.key, issuer, now, beyondIssuer: options.beyondCa }));
@@ -168,6 +172,15 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
   }
   plan.restart = RESTART_ORDER.filter((component) => components.has(component));
   return plan;
+}
+
+/** Remember the fingerprint of a file the plan read but will not write (its own file when embedded). */
+function recordInput(host: Host, plan: RenewPlan, material: { hostPath: string; embedded: boolean } | undefined): void {
+  if (!material || material.embedded) return;
+  plan.inputs ??= [];
+  if (plan.inputs.some((input) => input.hostPath === material.hostPath)) return;
+  const sha = currentFingerprint(host, material.hostPath, 'file');
+  if (sha) plan.inputs.push({ hostPath: material.hostPath, sha256: sha });
 }
 
 /** A CA problem (expired, too short) names the certificate and the CA it concerns. */
@@ -211,22 +224,52 @@ function statOf(host: Host, hostPath: string) {
   return stats ? { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid } : undefined;
 }
 
-/** A file write (or, without data, a deletion), with the before/after fingerprints and the mode to keep. */
-export function fileChange(host: Host, hostPath: string, data: Buffer | undefined, holdsPrivateKey: boolean, reason: string): FileChange {
+/** The most a renewed file may be readable: a key by its owner only, anything else by all but writable by the owner only. */
+const MODE_CEILING = { key: 0o600, public: 0o644 } as const;
+
+/**
+ * The mode a rewritten file gets: the old file's mode, never more than 0600 for a key or 0644 for anything
+ * else (a 0400 key stays 0400, a 0777 cert becomes 0644), and those defaults for a new file — whatever the
+ * umask, since the writer sets the mode exactly.
+ */
+export function modeFor(oldMode: number | undefined, holdsPrivateKey: boolean): number {
+  const ceiling = holdsPrivateKey ? MODE_CEILING.key : MODE_CEILING.public;
+  if (oldMode === undefined) return ceiling;
+  const kept = oldMode & ceiling;
+  // An unreadable-to-owner mode (0000, 0200) would lock the component out of its own file.
+  return kept & 0o400 ? kept : ceiling;
+}
+
+/**
+ * What the plan and the journal fingerprint a path by: the sha256 of its bytes (following links), or for a
+ * symlink step the sha256 of the path it resolves to. Checked again under the lock before the first write.
+ */
+export function currentFingerprint(host: Host, hostPath: string, kind: FileChange['kind']): string | undefined {
+  if (kind === 'symlink') return host.lstat(hostPath) ? sha256(host.resolveLinks(hostPath) ?? '') : undefined;
   const current = host.read(hostPath);
-  const stats = statOf(host, hostPath);
+  return current ? sha256(current) : undefined;
+}
+
+/**
+ * A file write (or, without data, a deletion), with the before/after fingerprints and the mode to keep.
+ * A path that is a symlink (apiserver.crt -> apiserver-2020.crt) is written through: the file it points to
+ * gets the new bytes and the link stays a link, as the operator set it up.
+ */
+export function fileChange(host: Host, hostPath: string, data: Buffer | undefined, holdsPrivateKey: boolean, reason: string): FileChange {
+  const resolved = data && host.lstat(hostPath)?.isSymbolicLink() ? host.resolveLinks(hostPath) : undefined;
+  const path = resolved ?? hostPath;
+  const stats = statOf(host, path);
   return {
-    hostPath,
+    hostPath: path,
     kind: data ? 'file' : 'delete',
     data,
-    // Keys stay (or become) 0600 whatever the old mode was; other files keep theirs.
-    mode: holdsPrivateKey ? 0o600 : (stats?.mode ?? 0o644),
+    mode: modeFor(stats?.mode, holdsPrivateKey),
     uid: stats?.uid ?? 0,
     gid: stats?.gid ?? 0,
-    beforeSha256: current ? sha256(current) : undefined,
+    beforeSha256: currentFingerprint(host, path, 'file'),
     afterSha256: data ? sha256(data) : '',
     holdsPrivateKey,
-    reason,
+    reason: resolved ? `${reason} (written through the symlink ${hostPath})` : reason,
   };
 }
 
@@ -264,7 +307,6 @@ function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem
       const rotated = `${posix.dirname(certPath)}/kubelet-client-${stamp}.pem`;
       const combined = Buffer.from(certificate.pem + keyPem);
       changes.push({ ...fileChange(host, rotated, combined, true, `${item.name}: new kubelet client cert`), mode: 0o600 });
-      const oldTarget = host.resolveLinks(certPath) ?? '';
       changes.push({
         hostPath: certPath,
         kind: 'symlink',
@@ -272,7 +314,7 @@ function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem
         mode: 0o777,
         uid: link.uid,
         gid: link.gid,
-        beforeSha256: sha256(oldTarget),
+        beforeSha256: currentFingerprint(host, certPath, 'symlink'),
         afterSha256: sha256(rotated),
         holdsPrivateKey: false,
         reason: `${item.name}: point kubelet-client-current.pem at the new cert`,

@@ -3,14 +3,15 @@
 // into temp files beside their targets; only when every temp is complete are
 // they renamed into place. Files the backup did not have are removed (they are
 // in the pre-restore backup the caller takes first).
-import { chmodSync, chownSync, closeSync, constants, createWriteStream, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, Stats } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
-import { RescueError } from '../errors.js';
+import { chmodSync, chownSync, closeSync, constants, existsSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, Stats, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import { Writable } from 'node:stream';
+import { ioError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { ArchiveContents, ArchiveEntry, readArchive } from './archive-reader.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
-import { fsyncDirectory } from '../host/fs.js';
+import { freeBytes, fsyncDirectory, onDiskSize, spaceNeeded, tempPathFor } from '../host/fs.js';
 
 export type RestoreAction = 'create' | 'replace' | 'unchanged' | 'remove' | 'skip';
 
@@ -105,7 +106,68 @@ interface Staged {
   target: string;
 }
 
-/** Apply a plan made by planRestore. Returns the paths written. */
+/**
+ * Where restore streams one archived file: a temp beside its target (0600 until renamed), written with
+ * plain synchronous writes so an ENOSPC fails the read at once, then fsynced and checked — every byte,
+ * the size and the sha256 the manifest lists — before the file counts as staged.
+ */
+function verifyingSink(entry: ArchiveEntry, fd: number, temp: string): Writable {
+  const hash = createHash('sha256');
+  let size = 0;
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      try {
+        for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset);
+        hash.update(chunk);
+        size += chunk.length;
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    final(callback) {
+      try {
+        fsyncSync(fd);
+        const onDisk = fstatSync(fd).size;
+        const sha = hash.digest('hex');
+        if (size !== entry.size || onDisk !== entry.size || sha !== entry.sha256) {
+          throw new RescueError('WRITE_FAILED', `${temp}: staged ${onDisk} of ${entry.size} bytes for /${entry.path} (or a different sha256); nothing was changed`, { hint: 'check the disk (dmesg) and run restore again' });
+        }
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+}
+
+/** Refuse before writing anything when the files to put back cannot fit (per filesystem). */
+function assertRestoreFits(host: Host, entries: ArchiveEntry[]): void {
+  const byDevice = new Map<number, { directory: string; bytes: number }>();
+  for (const entry of entries) {
+    let directory = dirname(host.real(`/${entry.path}`));
+    while (!existsSync(directory) && dirname(directory) !== directory) directory = dirname(directory);
+    const device = statSync(directory).dev;
+    const current = byDevice.get(device) ?? { directory, bytes: 0 };
+    current.bytes += onDiskSize(entry.size);
+    byDevice.set(device, current);
+  }
+  for (const { directory, bytes } of byDevice.values()) {
+    const free = freeBytes(directory);
+    if (free !== undefined && free < bytes) {
+      throw new RescueError('DISK_FULL', `${directory}: the restore needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
+        hint: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run the restore again',
+      });
+    }
+  }
+}
+
+/**
+ * Apply a plan made by planRestore. Returns the paths written. All or nothing: every file is staged
+ * complete and verified (and every missing directory made) before the first rename; a failure until then
+ * removes what was staged and throws with "nothing was changed".
+ */
 export async function applyRestore(host: Host, plan: RestorePlan, options: RestoreOptions = {}): Promise<string[]> {
   const actionOf = new Map(plan.items.map((item) => [item.path, item.action]));
   const wanted = (path: string) => {
@@ -125,23 +187,24 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
   };
   const staged: Staged[] = [];
   const canChown = process.getuid?.() === 0;
+  const entries = plan.contents.entries.filter((entry) => wanted(entry.path));
+  assertRestoreFits(host, entries.filter((entry) => entry.type === 'file'));
   try {
-    // Pass 2: stream files into temp files beside their targets (the archive is re-verified as it goes).
+    // Directories the tree lacks are made now, before any rename (a full disk fails here, not half-way).
+    for (const entry of entries.filter((item) => item.type === 'directory' && !host.lstat(`/${item.path}`))) ensureDir(host.real(`/${entry.path}`));
+    // Stream files into temp files beside their targets (the archive is re-verified as it goes).
     await readArchive(plan.archive, {
       passphrase: options.passphrase,
       sink: (entry) => {
         if (entry.type !== 'file' || !wanted(entry.path)) return undefined;
         const target = host.real(`/${entry.path}`);
         ensureDir(dirname(target));
-        const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.restore`);
+        const temp = tempPathFor(target);
         const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
         staged.push({ entry, temp, target });
-        const stream = createWriteStream('', { fd, autoClose: false });
-        stream.on('finish', () => {
-          fsyncSync(fd);
-          closeSync(fd);
-        });
-        return stream;
+        const sink = verifyingSink(entry, fd, temp);
+        sink.once('close', () => closeSync(fd));
+        return sink;
       },
     });
   } catch (error) {
@@ -151,11 +214,12 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
         rmdirSync(dir);
       } catch {}
     }
-    throw error;
+    const failure = ioError(error, 'nothing was changed');
+    if (failure.code === 'DISK_FULL') throw new RescueError('DISK_FULL', `${failure.message}; ${spaceNeeded(entries.filter((entry) => entry.type === 'file').map((entry) => ({ path: host.real(`/${entry.path}`), size: entry.size })))}`, { hint: failure.hint, cause: error });
+    throw failure;
   }
   // Every byte is on disk: now the renames, directories first, then files and links, then removals.
   const written: string[] = [];
-  const entries = plan.contents.entries.filter((entry) => wanted(entry.path));
   for (const entry of entries.filter((item) => item.type === 'directory')) {
     const target = host.real(`/${entry.path}`);
     const stats = host.lstat(`/${entry.path}`);
@@ -180,7 +244,7 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
   for (const entry of entries.filter((item) => item.type === 'symlink')) {
     const target = host.real(`/${entry.path}`);
     ensureDir(dirname(target));
-    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.restore`);
+    const temp = tempPathFor(target);
     symlinkSync(entry.target!, temp);
     if (canChown) {
       try {

@@ -25,6 +25,8 @@ export class TarWriter {
   constructor(private readonly out: Writable) {}
 
   private async write(chunk: Buffer): Promise<void> {
+    // A destroyed stream (the disk filled up downstream) never drains: fail instead of waiting forever.
+    if (this.out.destroyed) throw this.out.errored ?? new Error('the archive stream was closed');
     this.bytesWritten += chunk.length;
     if (!this.out.write(chunk)) await once(this.out, 'drain');
   }

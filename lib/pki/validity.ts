@@ -18,6 +18,9 @@ const UNIT_MS: Record<string, number> = {
 const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)/gy;
 
 /** Parse a duration to milliseconds. Go syntax plus d/w/y; zero and negative are refused. */
+/** The longest validity accepted (1000 years). */
+export const MAX_DURATION_MS = 1000 * 365 * 24 * 3600 * 1000;
+
 export function parseDuration(text: string, what = 'duration'): number {
   const trimmed = text.trim();
   const hint = `write it like "8760h", "365d" or "1y" (Go-style h/m/s, plus d, w, y)`;
@@ -38,6 +41,8 @@ export function parseDuration(text: string, what = 'duration'): number {
   // Round first: "1ns" would otherwise pass as positive and become a zero-length validity.
   const rounded = Math.round(total);
   if (rounded <= 0) throw new RescueError('INVALID_DURATION', `${what} "${text}" is zero (or below a millisecond)`, { hint });
+  // X.509 times end at 9999-12-31 and JavaScript dates at year 275760: anything past a thousand years is a typo.
+  if (!Number.isFinite(rounded) || rounded > MAX_DURATION_MS) throw new RescueError('INVALID_DURATION', `${what} "${text}" is longer than 1000 years`, { hint: `a CA usually lasts 10y and a leaf 1y; ${hint}` });
   return rounded;
 }
 
@@ -78,6 +83,9 @@ export function computeValidity(request: ValidityRequest): Validity {
   if (!(durationMs > 0)) throw new RescueError('INVALID_DURATION', 'validity must be positive', { hint: 'use e.g. 8760h or 1y' });
   let notBefore = new Date(now.getTime() - (request.backdateMs ?? CLOCK_SKEW_BACKDATE_MS));
   let notAfter = new Date(now.getTime() + durationMs);
+  if (Number.isNaN(notAfter.getTime()) || notAfter.getUTCFullYear() > 9999) {
+    throw new RescueError('INVALID_DURATION', `a validity of ${durationMs} ms ends after the year 9999, which X.509 cannot express`, { hint: 'use e.g. 8760h, 1y or 10y' });
+  }
   if (issuerNotAfter && issuerNotAfter.getTime() <= now.getTime()) {
     throw new RescueError('CA_EXPIRED', `the CA expired on ${issuerNotAfter.toISOString()}: anything it signs is rejected`, {
       hint: 'renew the CA with its existing key first (rescue-kit ca renew), so existing leaves keep verifying',

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, RescueError } from '../../errors.js';
+import { ExitCode, ioError, RescueError } from '../../errors.js';
 import { createHost } from '../../host/host.js';
 import { readArchive } from '../../ops/archive-reader.js';
 import { isEncrypted } from '../../ops/archive-crypto.js';
@@ -21,6 +21,7 @@ import { confirmOrAbort } from './confirm.js';
 export interface BackupCommandOptions {
   root: string;
   out?: string;
+  force?: boolean;
   encrypt?: boolean;
   passphraseFile?: string;
   etcd: boolean;
@@ -32,7 +33,7 @@ export async function backup(options: BackupCommandOptions): Promise<void> {
   const passphrase = options.encrypt ? await readPassphrase(options, true) : undefined;
   const check = checkInventory(discover(host), { now: host.now(), warnMs: 30 * 86_400_000 });
   const started = Date.now();
-  const result = await createBackup(host, { out: options.out, passphrase, etcd: options.etcd ? 'auto' : 'skip', check, version: version(), log: say });
+  const result = await createBackup(host, { out: options.out, force: options.force, passphrase, etcd: options.etcd ? 'auto' : 'skip', check, version: version(), log: say });
   result.manifest.warnings.forEach(warn);
   const files = result.manifest.entries.filter((entry) => entry.type === 'file').length;
   if (options.json) return printJson({ archive: result.archive, bytes: result.bytes, files, etcd: result.manifest.etcd, encrypted: result.manifest.encrypted, warnings: result.manifest.warnings });
@@ -123,7 +124,8 @@ export async function restore(file: string, options: RestoreCommandOptions): Pro
     .filter((path) => host.lstat(path));
   if (roots.length) {
     const saved = await createBackup(host, { out: defaultBackupPath(host, 'pre-restore'), paths: roots, etcd: 'skip', version: version(), check: null }).catch((error: Error) => {
-      throw new RescueError('ABORTED', `could not back up the current state before restoring (${error.message}); nothing was changed`, { hint: 'free space under /var/lib/rescue-kit/backups or pass a writable --root' });
+      const failure = ioError(error, 'nothing was changed');
+      throw new RescueError(failure.code === 'INTERNAL' ? 'ABORTED' : failure.code, `could not back up the current state before restoring: ${failure.message}`, { hint: failure.hint ?? 'free space under /var/lib/rescue-kit/backups or pass a writable --root', cause: error });
     });
     before = saved.archive;
     say(`current state saved: ${before}`);

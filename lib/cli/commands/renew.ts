@@ -5,7 +5,7 @@ import { createHost, Host } from '../../host/host.js';
 import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollBackInto, rollbackRun } from '../../ops/apply.js';
 import { createBackup, defaultBackupPath } from '../../ops/backup.js';
 import { discover } from '../../ops/discover.js';
-import { interruptedRuns, listRuns, loadRun, acquireLock } from '../../ops/journal.js';
+import { acquireLock, interruptedRuns, listRuns, loadRun, refuseIfBusyOrInterrupted } from '../../ops/journal.js';
 import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renew-plan.js';
 import { buildCaRenewPlan } from '../../ops/ca-renew-plan.js';
 import { RestartMode } from '../../ops/restart.js';
@@ -47,15 +47,6 @@ function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' |
     etcdBackup: options.etcdBackup ? 'auto' : 'skip',
     log: (message) => say(`  ${message}`),
   };
-}
-
-function refuseIfInterrupted(host: Host): void {
-  const [interrupted] = interruptedRuns(host);
-  if (interrupted) {
-    throw new RescueError('INTERRUPTED_RUN', `run ${interrupted.runId} (${interrupted.command}) was interrupted in phase "${interrupted.phase}"`, {
-      hint: `undo it: rescue-kit rollback --root ${host.root}   or finish it: rescue-kit renew --resume --root ${host.root}`,
-    });
-  }
 }
 
 function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: string): void {
@@ -107,7 +98,7 @@ export async function caRotate(options: RenewCommandOptions & { phase: 'start' |
 }
 
 async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>): Promise<void> {
-  refuseIfInterrupted(host);
+  refuseIfBusyOrInterrupted(host);
   const plan = await build();
   if (options.json && options.dryRun) return printJson(planJson(plan));
   process.stderr.write(renderPlan(plan));
@@ -133,17 +124,14 @@ function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<
 }
 
 async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
-  const [interrupted] = interruptedRuns(host);
-  if (!interrupted) return say('no interrupted run to finish');
+  // Taking the lock also closes runs that died before changing anything: only real interruptions remain.
   const unlock = acquireLock(host);
-  const run = loadRun(host, interrupted.runId);
-  if (run.journal.phase === 'backed-up') {
-    // Killed before staging: nothing in the tree was changed; there is nothing to finish.
-    run.journal.phase = 'rolled-back';
-    run.save();
+  const [interrupted] = interruptedRuns(host);
+  if (!interrupted) {
     unlock();
-    return say(`run ${run.journal.runId} stopped before changing anything (nothing to finish); run renew again`);
+    return say('nothing to finish: no interrupted run');
   }
+  const run = loadRun(host, interrupted.runId);
   const report: ApplyReport = { runId: run.journal.runId, backup: run.journal.backup ?? '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   const started = Date.now();
   const apply = applyOptions(options, run.journal.command);
@@ -184,30 +172,52 @@ export async function rollback(options: RollbackCommandOptions): Promise<void> {
     const { restore } = await import('./backup.js');
     return restore(options.to, { root: options.root, yes: options.yes });
   }
-  const runs = listRuns(host);
   if (options.list) {
+    const runs = listRuns(host);
     if (options.json) return printJson(runs.map(({ steps, ...journal }) => ({ ...journal, files: steps.length })));
     return say(table(['RUN', 'COMMAND', 'PHASE', 'STARTED', 'BACKUP'], runs.map((journal) => [journal.runId, journal.command, journal.phase, journal.startedAt, journal.backup ?? '-'])));
   }
-  const journal = options.run ? runs.find((entry) => entry.runId === options.run) : (interruptedRuns(host)[0] ?? runs.find((entry) => entry.phase === 'done'));
-  if (!journal) throw new RescueError('FILE_NOT_FOUND', options.run ? `no run ${options.run} under ${host.root}` : 'no run to roll back', { hint: 'list runs: rescue-kit rollback --list' });
-  if (journal.phase === 'rolled-back') return say(`run ${journal.runId} is already rolled back`);
-  say(`roll back run ${journal.runId} (${journal.command}, ${journal.phase}) from ${journal.backup}`);
-  await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
+  // The lock first: it refuses while another run is live, and closes runs that died before changing anything.
   const unlock = acquireLock(host);
+  let journal: ReturnType<typeof listRuns>[number] | undefined;
   try {
-    // Keep what the run wrote (new keys included) before putting the old state back.
-    const paths = backupPathsFor(journal.steps.map((step) => step.hostPath)).filter((path) => host.lstat(path));
-    const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), paths, etcd: 'skip', version: version(), check: null });
-    say(`current state saved: ${saved.archive}`);
+    const runs = listRuns(host);
+    // Default: the interrupted run, else the newest finished one (if that one changed nothing, say so).
+    journal = options.run ? runs.find((entry) => entry.runId === options.run) : (interruptedRuns(host)[0] ?? runs.find((entry) => entry.phase === 'done' || entry.phase === 'aborted'));
+    if (!journal) throw new RescueError('FILE_NOT_FOUND', options.run ? `no run ${options.run} under ${host.root}` : 'no run to roll back', { hint: 'list runs: rescue-kit rollback --list' });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  if (journal.phase === 'rolled-back' || journal.phase === 'aborted') {
+    unlock();
+    const earlier = listRuns(host).find((entry) => entry.phase === 'done');
+    return say(journal.phase === 'aborted' ? `run ${journal.runId} stopped before changing anything: there is nothing to roll back${!options.run && earlier ? ` (an earlier run can be: rescue-kit rollback --run ${earlier.runId})` : ''}` : `run ${journal.runId} is already rolled back`);
+  }
+  const journalled = journal.steps.every((step) => step.before);
+  say(`roll back run ${journal.runId} (${journal.command}, ${journal.phase}) ${journalled ? `from its journal (${journal.steps.length} files)` : `from ${journal.backup}`}`);
+  try {
+    await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  try {
+    if (!journalled) {
+      // An older run without its old bytes staged: keep what it wrote (new keys included) before restoring its backup.
+      const paths = backupPathsFor(journal.steps.map((step) => step.hostPath)).filter((path) => host.lstat(path));
+      const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), paths, etcd: 'skip', version: version(), check: null });
+      say(`current state saved: ${saved.archive}`);
+    }
     const run = loadRun(host, journal.runId);
     const result = await rollbackRun(host, run, { restart: options.restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
     if (result.problems.length) {
       process.exitCode = ExitCode.failedPartialChange;
       return say(red(`rollback incomplete: ${result.problems.slice(0, 5).join(', ')}`));
     }
+    if (result.saved.length) warn(`changed since the run, saved before being replaced: ${result.saved.join(', ')} (in ${run.dir}/replaced-by-rollback)`);
     for (const restart of result.restarts) (restart.ok ? say : warn)(`${restart.component}: ${restart.detail}`);
-    say(green(`rolled back: the tree is byte-for-byte as before run ${journal.runId}`));
+    say(green(`rolled back: ${result.restored.length} files are byte-for-byte as before run ${journal.runId}${journalled ? '; the run\'s new files stay in its journal directory' : ''}`));
   } finally {
     unlock();
   }
