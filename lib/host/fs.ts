@@ -114,6 +114,14 @@ export function spaceNeeded(entries: { path: string; size: number }[]): string {
   return `it needs about ${parts.join(', ')}`;
 }
 
+/** ioError for a write into `directory`, adding for a full disk how much space is left there. */
+export function writeError(error: unknown, directory: string, outcome = 'nothing was changed'): RescueError {
+  const failure = ioError(error, outcome);
+  if (failure.code !== 'DISK_FULL') return failure;
+  const free = freeBytes(directory);
+  return new RescueError('DISK_FULL', `${failure.message}; ${directory} has ${free === undefined ? 'no' : Math.floor(free / KIB)} KiB free`, { hint: failure.hint, cause: error });
+}
+
 /**
  * Phase one of an all-or-nothing write: every temp file is created beside its target (mode exact from the
  * first byte, owner set), written completely, fsynced, and its size checked against what was meant, before

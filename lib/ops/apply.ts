@@ -12,7 +12,7 @@ import { ioError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createBackup, defaultBackupPath } from './backup.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
-import { EntryToWrite, freeBytes, fsyncDirectory, onDiskSize, prepareWrites, removeStaleTemps } from '../host/fs.js';
+import { EntryToWrite, freeBytes, fsyncDirectory, onDiskSize, prepareWrites, removeStaleTemps, writeError } from '../host/fs.js';
 import { appendAudit } from './audit.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, BEFORE_ANY_CHANGE, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
@@ -99,10 +99,13 @@ export function commitSteps(host: Host, run: Run, afterEach?: (index: number) =>
     ),
   );
   failpoint('prepared');
+  const previous = journal.phase;
   try {
     journal.phase = 'committing';
     run.save();
   } catch (error) {
+    // The journal could not say "committing" (full disk): nothing may be renamed, and the run is still unchanged.
+    journal.phase = previous;
     prepared.discard();
     throw error;
   }
@@ -191,7 +194,7 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     run = openRun(host, journalFor(plan, runId, options.command, host.now().toISOString(), options.restart));
   } catch (error) {
     unlock();
-    throw ioError(error);
+    throw writeError(error, host.real(RUNS_DIR));
   }
   const { journal } = run;
   try {
@@ -433,7 +436,7 @@ function assertSpaceFor(writes: EntryToWrite[]): void {
   for (const { directory, bytes } of byDevice.values()) {
     const free = freeBytes(directory);
     if (free !== undefined && free < bytes) {
-      throw new RescueError('DISK_FULL', `${directory}: the rollback needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
+      throw new RescueError('DISK_FULL', `${directory}: no space left on the device for the rollback: it needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
         hint: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run rescue-kit rollback again',
       });
     }

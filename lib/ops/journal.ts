@@ -7,8 +7,8 @@
 // swept away by the next run that takes the lock: it never blocks anyone.
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ioError, RescueError } from '../errors.js';
-import { removeStaleTemps, writeFilesAtomically } from '../host/fs.js';
+import { RescueError } from '../errors.js';
+import { removeStaleTemps, writeError, writeFilesAtomically } from '../host/fs.js';
 import type { Host } from '../host/host.js';
 import type { Component, FileChange } from './renew-plan.js';
 
@@ -193,7 +193,7 @@ export function acquireLock(host: Host): () => void {
       }
     }
   } catch (error) {
-    throw ioError(error, `nothing was changed (the state directory ${dirname(path)} must be writable)`);
+    throw writeError(error, dirname(path), `nothing was changed (the state directory ${dirname(path)} must be writable)`);
   }
   throw new RescueError('INTERNAL', `could not take ${path}`);
 }

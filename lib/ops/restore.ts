@@ -142,8 +142,13 @@ function verifyingSink(entry: ArchiveEntry, fd: number, temp: string): Writable 
   });
 }
 
-/** Refuse before writing anything when the files to put back cannot fit (per filesystem). */
-function assertRestoreFits(host: Host, entries: ArchiveEntry[]): void {
+/** Refuse before writing anything (the safety backup included) when the files to put back cannot fit. */
+export function assertRestoreFits(host: Host, plan: RestorePlan): void {
+  const actionOf = new Map(plan.items.map((item) => [item.path, item.action]));
+  assertFits(host, plan.contents.entries.filter((entry) => entry.type === 'file' && ['create', 'replace'].includes(actionOf.get(entry.path) ?? '')));
+}
+
+function assertFits(host: Host, entries: ArchiveEntry[]): void {
   const byDevice = new Map<number, { directory: string; bytes: number }>();
   for (const entry of entries) {
     let directory = dirname(host.real(`/${entry.path}`));
@@ -156,7 +161,7 @@ function assertRestoreFits(host: Host, entries: ArchiveEntry[]): void {
   for (const { directory, bytes } of byDevice.values()) {
     const free = freeBytes(directory);
     if (free !== undefined && free < bytes) {
-      throw new RescueError('DISK_FULL', `${directory}: the restore needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
+      throw new RescueError('DISK_FULL', `${directory}: no space left on the device for the restore: it needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
         hint: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run the restore again',
       });
     }
@@ -188,7 +193,7 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
   const staged: Staged[] = [];
   const canChown = process.getuid?.() === 0;
   const entries = plan.contents.entries.filter((entry) => wanted(entry.path));
-  assertRestoreFits(host, entries.filter((entry) => entry.type === 'file'));
+  assertFits(host, entries.filter((entry) => entry.type === 'file'));
   try {
     // Directories the tree lacks are made now, before any rename (a full disk fails here, not half-way).
     for (const entry of entries.filter((item) => item.type === 'directory' && !host.lstat(`/${item.path}`))) ensureDir(host.real(`/${entry.path}`));

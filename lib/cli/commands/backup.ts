@@ -11,7 +11,7 @@ import { SNAPSHOT_PATH } from '../../ops/backup-manifest.js';
 import { checkInventory } from '../../ops/check.js';
 import { discover } from '../../ops/discover.js';
 import { snapshotStatus } from '../../ops/etcd.js';
-import { applyRestore, planRestore, verifyRestored } from '../../ops/restore.js';
+import { applyRestore, assertRestoreFits, planRestore, verifyRestored } from '../../ops/restore.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { green, printJson, red, say, table, warn } from '../output.js';
 import { readPassphrase } from './passphrase.js';
@@ -114,6 +114,7 @@ export async function restore(file: string, options: RestoreCommandOptions): Pro
   if (options.dryRun) return;
   if (!changes.length) return say('nothing to change');
   await confirmOrAbort(options.yes, `restore ${changes.length} paths under ${host.root}?`);
+  assertRestoreFits(host, plan);
   // Take the current state first, so the restore itself can be undone (unless there is nothing left to take).
   let before: string | undefined;
   // Save what this restore will touch: the trees the archive holds that exist here now.
