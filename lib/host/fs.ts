@@ -114,6 +114,26 @@ export function spaceNeeded(entries: { path: string; size: number }[]): string {
   return `it needs about ${parts.join(', ')}`;
 }
 
+/**
+ * mkdir -p that reports the real cause: Node's recursive mkdir says ENOENT on a read-only filesystem,
+ * where making one component at a time gives EROFS (or EACCES, EPERM). Returns the first directory made.
+ */
+export function makeDirectories(directory: string, mode = 0o755): string | undefined {
+  const missing: string[] = [];
+  for (let current = directory; !existsSync(current); current = dirname(current)) {
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const path of missing) {
+    try {
+      mkdirSync(path, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return missing[0];
+}
+
 /** ioError for a write into `directory`, adding for a full disk how much space is left there. */
 export function writeError(error: unknown, directory: string, outcome = 'nothing was changed'): RescueError {
   const failure = ioError(error, outcome);
@@ -147,7 +167,7 @@ export function prepareWrites(entries: EntryToWrite[]): PreparedWrites {
   try {
     for (const entry of entries) {
       const directory = dirname(entry.path);
-      const made = mkdirSync(directory, { recursive: true, mode: 0o755 });
+      const made = makeDirectories(directory);
       if (made) for (let current = directory; current.length >= made.length; current = dirname(current)) createdDirectories.unshift(current);
       const temp = tempPathFor(entry.path);
       if (entry.linkTarget !== undefined) {

@@ -1,7 +1,7 @@
 // `backup`: one .tar.gz (0600, optionally encrypted) with /etc/kubernetes, the
 // kubelet's pki, an etcd snapshot (or, when etcd does not answer, its data dir
 // with a warning), and a manifest of every file's sha256, mode and owner.
-import { closeSync, constants, createWriteStream, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, existsSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { ioError, RescueError } from '../errors.js';
-import { freeBytes, fsyncDirectory } from '../host/fs.js';
+import { freeBytes, fsyncDirectory, makeDirectories } from '../host/fs.js';
 import { isAlive } from './journal.js';
 import type { Host } from '../host/host.js';
 import { encryptStream } from './archive-crypto.js';
@@ -82,7 +82,7 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
   const requested = options.out ?? defaultBackupPath(host);
   const directory = dirname(requested);
   try {
-    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    makeDirectories(directory, 0o700);
   } catch (error) {
     etcd.dispose();
     throw ioError(error, 'no backup was written and nothing was changed');

@@ -5,10 +5,10 @@
 // put back, exactly the files the run changed) or finished (the new ones
 // committed) by the next one. A run that stopped before its first change is
 // swept away by the next run that takes the lock: it never blocks anyone.
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RescueError } from '../errors.js';
-import { removeStaleTemps, writeError, writeFilesAtomically } from '../host/fs.js';
+import { makeDirectories, removeStaleTemps, writeError, writeFilesAtomically } from '../host/fs.js';
 import type { Host } from '../host/host.js';
 import type { Component, FileChange } from './renew-plan.js';
 
@@ -80,7 +80,7 @@ function runAt(host: Host, dir: string, journal: Journal): Run {
 
 export function openRun(host: Host, journal: Journal): Run {
   const dir = host.real(`${RUNS_DIR}/${journal.runId}`);
-  mkdirSync(join(dir, 'staged'), { recursive: true, mode: 0o700 });
+  makeDirectories(join(dir, 'staged'), 0o700);
   const run = runAt(host, dir, journal);
   run.save();
   return run;
@@ -125,7 +125,7 @@ export function refuseIfBusyOrInterrupted(host: Host): void {
   if (live !== undefined && live !== process.pid) {
     const journal = listRuns(host).find((entry) => entry.pid === live && !FINISHED.includes(entry.phase));
     throw new RescueError('RUN_IN_PROGRESS', `another rescue-kit run (pid ${live}${journal ? `, ${journal.command}, phase "${journal.phase}"` : ''}) is in progress`, {
-      hint: 'wait for it to finish (it is not interrupted: do not roll it back), then plan again',
+      hint: 'wait for it to finish, then plan again (it is a live run, not a crashed one)',
     });
   }
   const [interrupted] = interruptedRuns(host);
@@ -169,7 +169,7 @@ export function lockHolder(host: Host): number | undefined {
 export function acquireLock(host: Host): () => void {
   const path = host.real(LOCK);
   try {
-    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    makeDirectories(join(path, '..'), 0o700);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -187,7 +187,7 @@ export function acquireLock(host: Host): () => void {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const pid = Number(readFileSync(path, 'utf8'));
         if (pid && isAlive(pid)) {
-          throw new RescueError('RUN_IN_PROGRESS', `another rescue-kit run (pid ${pid}) is in progress (it holds ${path})`, { hint: 'wait for it to finish (it is not interrupted: do not roll it back); if that process is gone, remove the lock file' });
+          throw new RescueError('RUN_IN_PROGRESS', `another rescue-kit run (pid ${pid}) is in progress (it holds ${path})`, { hint: 'wait for it to finish, then plan again (it is a live run, not a crashed one); if that process is gone, remove the lock file' });
         }
         unlinkSync(path);
       }

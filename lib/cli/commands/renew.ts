@@ -50,7 +50,8 @@ function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' |
 }
 
 function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: string): void {
-  if (plan) {
+  // A failed run shows what it did and what was put back, never a "Renewed" table or an undo line.
+  if (plan && report.ok) {
     say(bold('\nRenewed'));
     say(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter, item.after.notAfter])));
   }
@@ -59,7 +60,7 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
     say(table(['COMPONENT', 'RESTART', 'HEALTH'], report.steps.map((step) => [step.component, `${step.restart.ok ? 'ok' : 'FAILED'} (${(step.restart.elapsedMs / 1000).toFixed(1)}s) ${step.restart.detail}`, step.health ? `${step.health.ok ? 'ok' : 'FAILED'} ${step.health.detail}` : '-'])));
   }
   say(`\nbackup: ${report.backup}`);
-  say(`run: ${report.runId}   undo: rescue-kit rollback --root ${root} --run ${report.runId}`);
+  say(report.ok ? `run: ${report.runId}   undo: rescue-kit rollback --root ${root} --run ${report.runId}` : `run: ${report.runId}`);
   say(`total: ${(report.elapsedMs / 1000).toFixed(2)} s`);
 }
 
