@@ -231,6 +231,23 @@ describe('check', () => {
       expect(await problems('front-proxy-client')).to.include('front-proxy-client.key: dangling symlink -> front-proxy-client-old.key');
       expect(await problems('etcd-peer')).to.match(/etcd\/peer\.key: the file is empty/);
     });
+
+    it('a kubeconfig with no users section, or whose current user has no client certificate: UNREADABLE "has no user with a client certificate"', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      const conf = (name: string) => join(root, 'etc/kubernetes', name);
+      const admin = readFileSync(conf('admin.conf'), 'utf8');
+      writeFileSync(conf('admin.conf'), admin.slice(0, admin.indexOf('users:')));
+      const scheduler = readFileSync(conf('scheduler.conf'), 'utf8');
+      writeFileSync(conf('scheduler.conf'), `${scheduler.slice(0, scheduler.indexOf('users:'))}users:\n- name: system:kube-scheduler\n  user:\n    token: abc\n`);
+      for (const name of ['admin.conf', 'scheduler.conf']) {
+        const entry = await checkEntry(root, name);
+        expect(entry.status, name).to.equal('UNREADABLE');
+        expect(entry.path, name).to.equal(`/etc/kubernetes/${name}`);
+        expect(entry.problems.join('; '), name).to.include(`/etc/kubernetes/${name}: has no user with a client certificate`);
+        expect(entry.problems.join('; '), name).to.not.match(/missing/);
+      }
+      expect((await checkEntry(root, 'scheduler.conf')).kubeconfig!.user).to.equal('system:kube-scheduler');
+    });
   });
 
   it('--path scans a folder of PEMs (a binary-install cluster) and matches CAs by signature', async () => {

@@ -153,6 +153,8 @@ function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem
   } catch (error) {
     return { certificate: { hostPath, embedded: true, error: (error as Error).message } };
   }
+  // A kubeconfig that is there but gives no client cert cannot be renewed in place: UNREADABLE with why, not MISSING.
+  if (!entry?.certData && !entry?.certFile) return { kubeconfigUser: entry?.name, certificate: { hostPath, embedded: true, error: noClientCertificate(entry) } };
   const directory = posix.dirname(hostPath);
   const resolveRef = (ref: string) => (ref.startsWith('/') ? ref : posix.join(directory, ref));
   const embeddedOrFile = <T>(data: string | undefined, file: string | undefined, parse: (text: string) => T): Material<T> | undefined => {
@@ -168,6 +170,11 @@ function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem
     certificate: embeddedOrFile(entry?.certData, entry?.certFile, parseCertificate),
     key: embeddedOrFile(entry?.keyData, entry?.keyFile, keyFromText),
   };
+}
+
+function noClientCertificate(entry: KubeconfigUser | undefined): string {
+  const why = entry ? `its current user "${entry.name}" has neither client-certificate-data nor client-certificate` : 'no users section';
+  return `has no user with a client certificate (${why})`;
 }
 
 function pemFilesUnder(host: Host, directory: string): string[] {

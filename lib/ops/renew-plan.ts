@@ -133,7 +133,10 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
     if (!item || !item.certificate) {
       throw new RescueError('FILE_NOT_FOUND', `${name} is missing on this host: there is no certificate to renew`, { hint: 'restore it from a backup (rescue-kit restore), or recreate it with kubeadm init phase certs' });
     }
-    if (!old) throw new RescueError('INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup' });
+    if (!old) {
+      // Embedded: the kubeconfig itself is the problem (bad YAML, no user with a client cert), not a PEM file.
+      throw new RescueError(item.certificate.embedded ? 'INVALID_CONFIG' : 'INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup (rescue-kit restore)' });
+    }
     const issuer = signerFor(inventory, item);
     const key = await keyFor(item, old, options.newKey);
     const authority = inventory.authorities.find((ca) => ca.name === item.caName);
