@@ -14,7 +14,7 @@ import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
 import { emptySans, SubjectAltNames } from '../pki/san.js';
 import { issueCertificate } from '../pki/sign.js';
 import { keyMatchesCertificate } from '../pki/verify.js';
-import { Inventory, InventoryItem, KUBERNETES_DIR } from './discover.js';
+import { Inventory, InventoryItem, KUBERNETES_DIR, PKI_DIR } from './discover.js';
 import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from './kubeconfig.js';
 
 export type Component = (typeof RESTART_ORDER)[number];
@@ -160,7 +160,7 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
     if (leafSpec) {
       components.add(leafSpec.component);
       plan.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(certificate.pem), false, `${name}: new certificate`));
-      if (key.fresh) plan.changes.push(fileChange(host, item.key!.hostPath, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
+      if (key.fresh) plan.changes.push(fileChange(host, keyPathFor(item)!, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
     } else if (kubeconfigSpec) {
       if (kubeconfigSpec.component !== 'admin') components.add(kubeconfigSpec.component);
       plan.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
@@ -211,10 +211,20 @@ function signerFor(inventory: Inventory, item: InventoryItem) {
   return { certificate, key: ca.key.value };
 }
 
+const KEY_HINT = 'restore the key from a backup (rescue-kit restore), or renew with --new-key to make a new one';
+
+/** Where a pki leaf's key is (or, when it is missing, belongs): --new-key writes it there. */
+function keyPathFor(item: InventoryItem): string | undefined {
+  const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === item.name);
+  return item.key?.hostPath ?? (leafSpec ? `${PKI_DIR}/${leafSpec.baseName}.key` : undefined);
+}
+
 async function keyFor(item: InventoryItem, old: Certificate, newKey: boolean): Promise<{ key: KeyObject; fresh: boolean }> {
   if (!newKey) {
     const key = item.key?.value;
-    if (!key) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its private key is missing`, { file: item.key?.hostPath, hint: 'renew with --new-key to make a new one' });
+    // A key that is there but unusable (empty, truncated, encrypted, a directory) is not "missing": say what is wrong.
+    if (item.key?.error) throw new RescueError('INVALID_KEY', `${item.name}: its private key cannot be used: ${item.key.error}`, { file: item.key.hostPath, hint: KEY_HINT });
+    if (!key) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its private key is missing`, { file: keyPathFor(item), hint: KEY_HINT });
     if (!keyMatchesCertificate(key, old)) throw new RescueError('KEY_MISMATCH', `${item.name}: the private key does not match the certificate`, { file: item.key?.hostPath, hint: 'renew with --new-key, or restore the matching key' });
     return { key, fresh: false };
   }
