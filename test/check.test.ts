@@ -2,7 +2,7 @@
 // and on generated trees for the statuses the fixtures do not show.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { readFileSync, readlinkSync, writeFileSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, writeFileSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createHost } from '../lib/host/host.js';
@@ -10,7 +10,7 @@ import { writeTree } from '../lib/host/tree.js';
 import { checkInventory, checkExitCode, CheckReport } from '../lib/ops/check.js';
 import { discover } from '../lib/ops/discover.js';
 import { buildSandboxTree } from '../lib/ops/sandbox.js';
-import { FIXTURES, fixtureRoot, runCli, tempDir } from './helpers/env.js';
+import { cliPath, FIXTURES, fixtureRoot, runCli, tempDir } from './helpers/env.js';
 
 const NOW = new Date('2026-11-25T00:00:00Z');
 const DAY = 86_400_000;
@@ -172,6 +172,81 @@ describe('check', () => {
       expect(text).to.match(/x509_cert_expired\{filepath="\/etc\/kubernetes\/admin.conf",subject_CN="kubernetes-admin",issuer_CN="kubernetes",serial_number="\d+",embedded_kind="user",embedded_key="kubernetes-admin"\} 0/);
       const samples = text.split('\n').filter((line) => line.startsWith('x509_cert_not_after{'));
       expect(samples.length).to.equal(14);
+    });
+  });
+
+  describe('a file that is there but cannot be read is UNREADABLE, never MISSING (issue 11)', () => {
+    const pki = (root: string, name: string) => join(root, 'etc/kubernetes/pki', name);
+    /** check --json as the CLI prints it, and the entry for one certificate. */
+    async function checkEntry(root: string, name: string, env: { uid?: number } = {}) {
+      const args = ['check', '--root', root, '--json'];
+      // setpriv: root reads any file whatever its mode, so "permission denied" needs an unprivileged process.
+      const result = env.uid === undefined ? await runCli(args) : await execa('setpriv', [`--reuid=${env.uid}`, `--regid=${env.uid}`, '--clear-groups', 'node', cliPath, ...args], { reject: false, env: { NO_COLOR: '1' } });
+      expect(result.exitCode, String(result.stderr)).to.equal(11);
+      const report = JSON.parse(String(result.stdout)) as CheckReport;
+      return [...report.certificates, ...report.authorities].find((entry) => entry.name === name)!;
+    }
+
+    it('apiserver.crt that is a directory: UNREADABLE, "is a directory"', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      rmSync(pki(root, 'apiserver.crt'));
+      mkdirSync(pki(root, 'apiserver.crt'));
+      const entry = await checkEntry(root, 'apiserver');
+      expect(entry.status).to.equal('UNREADABLE');
+      expect(entry.path).to.equal('/etc/kubernetes/pki/apiserver.crt');
+      expect(entry.problems.join('; ')).to.match(/apiserver\.crt: is a directory/);
+    });
+
+    it('apiserver.crt that is a dangling symlink: UNREADABLE, "dangling symlink -> TARGET"', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      rmSync(pki(root, 'apiserver.crt'));
+      symlinkSync('/etc/kubernetes/pki/apiserver-2020.crt', pki(root, 'apiserver.crt'));
+      const entry = await checkEntry(root, 'apiserver');
+      expect(entry.status).to.equal('UNREADABLE');
+      expect(entry.problems.join('; ')).to.include('apiserver.crt: dangling symlink -> /etc/kubernetes/pki/apiserver-2020.crt');
+    });
+
+    it('apiserver.crt that its reader may not read: UNREADABLE, "permission denied"', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      chmodSync(root, 0o755); // the temp dir is 0700: let the unprivileged check reach the tree
+      chmodSync(pki(root, 'apiserver.crt'), 0o000);
+      const entry = await checkEntry(root, 'apiserver', { uid: 65534 });
+      expect(entry.status).to.equal('UNREADABLE');
+      expect(entry.problems.join('; ')).to.match(/apiserver\.crt: permission denied/);
+    });
+
+    it('keys too: a directory, a dangling symlink and an empty file are UNREADABLE keys, not missing ones', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      rmSync(pki(root, 'apiserver.key'));
+      mkdirSync(pki(root, 'apiserver.key'));
+      rmSync(pki(root, 'front-proxy-client.key'));
+      symlinkSync('front-proxy-client-old.key', pki(root, 'front-proxy-client.key'));
+      writeFileSync(pki(root, 'etcd/peer.key'), '');
+      const problems = async (name: string) => {
+        const entry = await checkEntry(root, name);
+        expect(entry.status, name).to.equal('UNREADABLE');
+        return entry.problems.join('; ');
+      };
+      expect(await problems('apiserver')).to.match(/cannot read key \/etc\/kubernetes\/pki\/apiserver\.key: is a directory/);
+      expect(await problems('front-proxy-client')).to.include('front-proxy-client.key: dangling symlink -> front-proxy-client-old.key');
+      expect(await problems('etcd-peer')).to.match(/etcd\/peer\.key: the file is empty/);
+    });
+
+    it('a kubeconfig with no users section, or whose current user has no client certificate: UNREADABLE "has no user with a client certificate"', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      const conf = (name: string) => join(root, 'etc/kubernetes', name);
+      const admin = readFileSync(conf('admin.conf'), 'utf8');
+      writeFileSync(conf('admin.conf'), admin.slice(0, admin.indexOf('users:')));
+      const scheduler = readFileSync(conf('scheduler.conf'), 'utf8');
+      writeFileSync(conf('scheduler.conf'), `${scheduler.slice(0, scheduler.indexOf('users:'))}users:\n- name: system:kube-scheduler\n  user:\n    token: abc\n`);
+      for (const name of ['admin.conf', 'scheduler.conf']) {
+        const entry = await checkEntry(root, name);
+        expect(entry.status, name).to.equal('UNREADABLE');
+        expect(entry.path, name).to.equal(`/etc/kubernetes/${name}`);
+        expect(entry.problems.join('; '), name).to.include(`/etc/kubernetes/${name}: has no user with a client certificate`);
+        expect(entry.problems.join('; '), name).to.not.match(/missing/);
+      }
+      expect((await checkEntry(root, 'scheduler.conf')).kubeconfig!.user).to.equal('system:kube-scheduler');
     });
   });
 

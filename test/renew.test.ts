@@ -251,8 +251,9 @@ describe('renew --dry-run changes nothing and prints no key material', function 
         expect(run.stdout, forbidden).to.not.include(forbidden);
         expect(run.stderr, forbidden).to.not.include(forbidden);
       }
-      const plan = JSON.parse(run.stdout) as { items: { name: string; keyAction: string; after: { notAfter: string } }[]; changes: { hostPath: string; holdsPrivateKey: boolean; afterSha256: string }[]; restart: string[] };
+      const plan = JSON.parse(run.stdout) as { items: { name: string; keyAction: string; after: { notAfter: string } }[]; notRenewed: unknown[]; changes: { hostPath: string; holdsPrivateKey: boolean; afterSha256: string }[]; restart: string[] };
       expect(plan.items).to.have.length(11);
+      expect(plan.notRenewed, 'a complete tree: nothing left out').to.deep.equal([]);
       expect(plan.items.every((item) => item.keyAction === (newKey ? 'new' : 'reuse'))).to.equal(true);
       expect(plan.restart).to.deep.equal(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet']);
       expect(plan.changes.map((change) => change.hostPath)).to.include.members(['/etc/kubernetes/pki/apiserver.crt', '/etc/kubernetes/admin.conf']);

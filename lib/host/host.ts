@@ -1,7 +1,7 @@
 // The Host: everything ops/ may touch on the machine — files under --root,
 // processes, the clock — behind one injected object, so tests run ops against
 // a copied tree with a fixed clock and fake binaries on PATH.
-import { lstatSync, readFileSync, readlinkSync, readdirSync, statSync, Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readlinkSync, readdirSync, statSync, Stats } from 'node:fs';
 import { isAbsolute, join, normalize, relative, resolve, dirname, sep } from 'node:path';
 import { RescueError } from '../errors.js';
 
@@ -16,6 +16,12 @@ export interface Host {
   /** File contents, or undefined when absent. Follows symlinks, resolving absolute targets under root. */
   read(hostPath: string): Buffer | undefined;
   lstat(hostPath: string): Stats | undefined;
+  /**
+   * Why read() gives nothing for a path that IS there: "is a directory", "dangling symlink -> TARGET",
+   * "permission denied", ... Undefined when the path is absent or readable: absent and unreadable are
+   * different problems with different fixes, so callers must never report one as the other.
+   */
+  unreadable(hostPath: string): string | undefined;
   /** Resolve symlinks (absolute targets re-rooted); undefined when dangling or escaping the root. */
   resolveLinks(hostPath: string): string | undefined;
   /** Entries of a directory (names), [] when absent. */
@@ -46,6 +52,19 @@ async function runWithExeca(command: string, args: string[], options: RunOptions
     stderr: missing ? `${command}: not found` : String(result.stderr ?? ''),
     timedOut: Boolean(result.timedOut),
   };
+}
+
+/** errno codes opening a file can fail with, in the words check and renew print. */
+const OPEN_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'too many levels of symlinks',
+  EIO: 'I/O error reading it',
+};
+
+function openError(error: unknown): string {
+  const errno = error as NodeJS.ErrnoException;
+  return OPEN_ERRORS[errno.code ?? ''] ?? errno.code ?? String(error);
 }
 
 export interface HostOptions {
@@ -86,6 +105,22 @@ export function createHost(options: HostOptions = {}): Host {
     }
     return undefined;
   };
+  const unreadable = (path: string): string | undefined => {
+    const stats = lstat(path);
+    if (!stats) return undefined;
+    const resolved = resolveLinks(path);
+    if (!resolved) return stats.isSymbolicLink() ? `dangling symlink -> ${readlinkSync(real(path))}` : undefined;
+    const via = resolved === normalize(isAbsolute(path) ? path : `/${path}`) ? '' : ` (symlink -> ${resolved})`;
+    try {
+      const target = statSync(real(resolved));
+      if (target.isDirectory()) return `is a directory${via}`;
+      if (!target.isFile()) return `is not a regular file${via}`;
+      closeSync(openSync(real(resolved), 'r'));
+      return undefined;
+    } catch (error) {
+      return `${openError(error)}${via}`;
+    }
+  };
   return {
     root,
     now,
@@ -93,6 +128,7 @@ export function createHost(options: HostOptions = {}): Host {
     real,
     hostPath,
     lstat,
+    unreadable,
     resolveLinks,
     read(path) {
       const resolved = resolveLinks(path);

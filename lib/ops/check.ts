@@ -77,7 +77,8 @@ function entryFor(item: InventoryItem, ca: InventoryItem | undefined, { now, war
 
   if (!item.certificate) {
     statuses.push('MISSING');
-    problems.push(isKubeconfig && item.kubeconfigUser === undefined ? `${item.name} is missing or has no client certificate` : 'certificate file is missing');
+    // A kubeconfig that is there but has no client cert is UNREADABLE (discover says why): MISSING means no file.
+    problems.push(isKubeconfig ? `${kubeconfigFile} is missing` : 'certificate file is missing');
   } else if (!certificate) {
     statuses.push('UNREADABLE');
     problems.push(`cannot read ${item.certificate.hostPath}: ${item.certificate.error}`);

@@ -59,15 +59,32 @@ export interface DiscoverOptions {
 const PRIVATE_KEY_BLOCK = /-----BEGIN ((?:RSA |EC )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/;
 
 function readCertificateAt(host: Host, hostPath: string): Material<Certificate> | undefined {
-  const bytes = host.read(hostPath);
-  if (!bytes) return undefined;
-  return materialFromText(hostPath, false, bytes.toString(), parseCertificate);
+  return materialAt(host, hostPath, parseCertificate);
 }
 
 function readKeyAt(host: Host, hostPath: string): Material<KeyObject> | undefined {
+  return materialAt(host, hostPath, keyFromText);
+}
+
+/** A file's Material; undefined only when nothing is at the path (MISSING), an error when it is there but unusable (UNREADABLE). */
+function materialAt<T>(host: Host, hostPath: string, parse: (text: string) => T): Material<T> | undefined {
+  const read = readTextAt(host, hostPath);
+  if (!read) return undefined;
+  return 'error' in read ? { hostPath, embedded: false, error: read.error } : materialFromText(hostPath, false, read.text, parse);
+}
+
+/**
+ * A file's text, or why a path that exists gives none (a directory, a dangling symlink, no permission, empty).
+ * Undefined only when nothing is there: absent and unreadable need different fixes, so they never look alike.
+ */
+function readTextAt(host: Host, hostPath: string): { text: string } | { error: string } | undefined {
   const bytes = host.read(hostPath);
-  if (!bytes) return undefined;
-  return materialFromText(hostPath, false, bytes.toString(), keyFromText);
+  if (bytes === undefined) {
+    const why = host.unreadable(hostPath);
+    return why ? { error: why } : undefined;
+  }
+  const text = bytes.toString();
+  return text.trim() === '' ? { error: 'the file is empty' } : { text };
 }
 
 /** A key PEM may share its file with the certificate (the kubelet's rotated client cert). */
@@ -109,7 +126,8 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
   }));
   for (const spec of KUBECONFIGS) {
     const hostPath = `${KUBERNETES_DIR}/${spec.name}`;
-    const present = host.read(hostPath) !== undefined;
+    // lstat, not read: a kubeconfig that is there but unreadable (a directory, a dangling link) is reported, not skipped.
+    const present = host.lstat(hostPath) !== undefined;
     // super-admin.conf exists from 1.29: only missing when the cluster is that new.
     const expected = spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor);
     if (!present && !expected) continue;
@@ -126,22 +144,24 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
 }
 
 function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem, 'certificate' | 'key' | 'kubeconfigUser'> {
-  const bytes = host.read(hostPath);
-  if (!bytes) return {};
+  const read = readTextAt(host, hostPath);
+  if (!read) return {};
+  if ('error' in read) return { certificate: { hostPath, embedded: true, error: read.error } };
   let entry: KubeconfigUser | undefined;
   try {
-    entry = readKubeconfig(bytes.toString(), hostPath).currentUser;
+    entry = readKubeconfig(read.text, hostPath).currentUser;
   } catch (error) {
     return { certificate: { hostPath, embedded: true, error: (error as Error).message } };
   }
+  // A kubeconfig that is there but gives no client cert cannot be renewed in place: UNREADABLE with why, not MISSING.
+  if (!entry?.certData && !entry?.certFile) return { kubeconfigUser: entry?.name, certificate: { hostPath, embedded: true, error: noClientCertificate(entry) } };
   const directory = posix.dirname(hostPath);
   const resolveRef = (ref: string) => (ref.startsWith('/') ? ref : posix.join(directory, ref));
   const embeddedOrFile = <T>(data: string | undefined, file: string | undefined, parse: (text: string) => T): Material<T> | undefined => {
     if (data) return materialFromText(hostPath, true, Buffer.from(data, 'base64').toString(), parse);
     if (file) {
       const ref = resolveRef(file);
-      const text = host.read(ref)?.toString();
-      return text === undefined ? { hostPath: ref, embedded: false, error: 'referenced file is missing' } : materialFromText(ref, false, text, parse);
+      return materialAt(host, ref, parse) ?? { hostPath: ref, embedded: false, error: 'referenced file is missing' };
     }
     return undefined;
   };
@@ -150,6 +170,11 @@ function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem
     certificate: embeddedOrFile(entry?.certData, entry?.certFile, parseCertificate),
     key: embeddedOrFile(entry?.keyData, entry?.keyFile, keyFromText),
   };
+}
+
+function noClientCertificate(entry: KubeconfigUser | undefined): string {
+  const why = entry ? `its current user "${entry.name}" has neither client-certificate-data nor client-certificate` : 'no users section';
+  return `has no user with a client certificate (${why})`;
 }
 
 function pemFilesUnder(host: Host, directory: string): string[] {

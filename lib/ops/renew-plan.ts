@@ -6,7 +6,7 @@
 import { createHash, KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
 import { caSpec, CaName, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../catalogue/kubeadm.js';
-import { RescueError } from '../errors.js';
+import { isRescueError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { Certificate } from '../pki/certificate.js';
 import { describeKey, exportPrivateKeyPem, generateKey } from '../pki/keys.js';
@@ -14,7 +14,8 @@ import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
 import { emptySans, SubjectAltNames } from '../pki/san.js';
 import { issueCertificate } from '../pki/sign.js';
 import { keyMatchesCertificate } from '../pki/verify.js';
-import { Inventory, InventoryItem, KUBERNETES_DIR } from './discover.js';
+import { Inventory, InventoryItem, KUBERNETES_DIR, PKI_DIR } from './discover.js';
+import { NotRenewed, notRenewedFrom } from './not-renewed.js';
 import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from './kubeconfig.js';
 
 export type Component = (typeof RESTART_ORDER)[number];
@@ -64,6 +65,8 @@ export interface RenewPlan {
   root: string;
   createdAt: string;
   items: RenewItem[];
+  /** `--all` only: expected certificates that cannot be renewed (a named renewal fails on the first instead). */
+  notRenewed?: NotRenewed[];
   changes: FileChange[];
   restart: Component[];
   warnings: string[];
@@ -97,7 +100,10 @@ function summary(certificate: Certificate): CertificateSummary {
   };
 }
 
-/** Which names to renew: `--all` means every renewable cert present on this host. */
+/**
+ * Which names to renew. `--all` on a kubeadm tree means every certificate the catalogue expects there, present or
+ * not: the ones that cannot be renewed end up in plan.notRenewed, never silently left out.
+ */
 export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'names' | 'all'>): string[] {
   // A folder of PEMs (a binary install, seed 004) has no catalogue: its names are the files, signed by a CA found beside them.
   const known =
@@ -105,6 +111,7 @@ export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'n
       ? renewableNames(99)
       : inventory.items.filter((item) => item.caName && item.certificate?.value).map((item) => item.name);
   const present = inventory.items.filter((item) => (item.expected || inventory.layout !== 'kubeadm') && known.includes(item.name) && item.certificate).map((item) => item.name);
+  if (options.all && inventory.layout === 'kubeadm') return known.filter((name) => inventory.items.some((item) => item.name === name && item.expected));
   if (options.all) return known.filter((name) => present.includes(name));
   if (options.names.length === 0) throw new RescueError('USAGE', 'say what to renew: --all, or names', { hint: `names: ${known.join(', ')}` });
   for (const name of options.names) {
@@ -120,29 +127,66 @@ function folderComponents(paths: string[]): Component[] {
   return components;
 }
 
+/** One certificate's share of a plan, merged only once all of it is built (so a failure leaves no half entry). */
+interface PlannedRenewal {
+  item: RenewItem;
+  changes: FileChange[];
+  warnings: string[];
+  components: Component[];
+  inputs: ({ hostPath: string; embedded: boolean } | undefined)[];
+}
+
+interface PlanContext {
+  now: Date;
+  facts: ClusterFacts | undefined;
+  minor: number;
+}
+
 export async function buildRenewPlan(host: Host, inventory: Inventory, options: RenewOptions): Promise<RenewPlan> {
   const now = host.now();
   const names = selectNames(inventory, options);
-  const plan: RenewPlan = { root: host.root, createdAt: now.toISOString(), items: [], changes: [], restart: [], warnings: [] };
-  const facts = clusterFacts(inventory);
-  const minor = inventory.cluster.minor ?? 28;
+  const plan: RenewPlan = { root: host.root, createdAt: now.toISOString(), items: [], notRenewed: [], changes: [], restart: [], warnings: [] };
+  const context: PlanContext = { now, facts: clusterFacts(inventory), minor: inventory.cluster.minor ?? 28 };
   const components = new Set<Component>();
   for (const name of names) {
-    const item = inventory.items.find((entry) => entry.name === name && (entry.expected || inventory.layout !== 'kubeadm'));
-    const old = item?.certificate?.value;
-    if (!item || !item.certificate) {
-      throw new RescueError('FILE_NOT_FOUND', `${name} is missing on this host: there is no certificate to renew`, { hint: 'restore it from a backup (rescue-kit restore), or recreate it with kubeadm init phase certs' });
+    let part: PlannedRenewal;
+    try {
+      part = await planRenewal(host, inventory, name, options, context);
+    } catch (error) {
+      // --all renews what it can: one certificate's problem is listed (and exits 3 at the end), not fatal to the rest.
+      // Named certificates keep failing on the first problem: the operator asked for exactly those.
+      if (!options.all || !isRescueError(error) || error.code === 'INTERNAL') throw error;
+      plan.notRenewed!.push(notRenewedFrom(name, error));
+      continue;
     }
-    if (!old) throw new RescueError('INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup' });
-    const issuer = signerFor(inventory, item);
-    const key = await keyFor(item, old, options.newKey);
-    const authority = inventory.authorities.find((ca) => ca.name === item.caName);
-    for (const material of [authority?.certificate, authority?.key, key.fresh ? undefined : item.key]) recordInput(host, plan, material);
-    const isServer = old.extKeyUsage.includes('server auth');
-    const template = renewalTemplate(old, { durationMs: options.durationMs, addSans: isServer ? options.addSans : emptySans() });
-    const { certificate, warnings } = withName(name, item.caName, () => issueCertificate({ template, subjectKey: key.key, issuer, now, beyondIssuer: options.beyondCa }));
-    plan.warnings.push(...warnings.map((warning) => `${name}: ${warning}`));
-    plan.items.push({
+    plan.items.push(part.item);
+    plan.changes.push(...part.changes);
+    plan.warnings.push(...part.warnings);
+    part.components.forEach((component) => components.add(component));
+    part.inputs.forEach((material) => recordInput(host, plan, material));
+  }
+  plan.restart = RESTART_ORDER.filter((component) => components.has(component));
+  return plan;
+}
+
+async function planRenewal(host: Host, inventory: Inventory, name: string, options: RenewOptions, { now, facts, minor }: PlanContext): Promise<PlannedRenewal> {
+  const item = inventory.items.find((entry) => entry.name === name && (entry.expected || inventory.layout !== 'kubeadm'));
+  const old = item?.certificate?.value;
+  if (!item || !item.certificate) {
+    throw new RescueError('FILE_NOT_FOUND', `${name} is missing on this host: there is no certificate to renew`, { hint: 'restore it from a backup (rescue-kit restore), or recreate it with kubeadm init phase certs' });
+  }
+  if (!old) {
+    // Embedded: the kubeconfig itself is the problem (bad YAML, no user with a client cert), not a PEM file.
+    throw new RescueError(item.certificate.embedded ? 'INVALID_CONFIG' : 'INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup (rescue-kit restore)' });
+  }
+  const issuer = signerFor(inventory, item);
+  const key = await keyFor(item, old, options.newKey);
+  const authority = inventory.authorities.find((ca) => ca.name === item.caName);
+  const isServer = old.extKeyUsage.includes('server auth');
+  const template = renewalTemplate(old, { durationMs: options.durationMs, addSans: isServer ? options.addSans : emptySans() });
+  const { certificate, warnings } = withName(name, item.caName, () => issueCertificate({ template, subjectKey: key.key, issuer, now, beyondIssuer: options.beyondCa }));
+  const part: PlannedRenewal = {
+    item: {
       name,
       kind: item.kind,
       ca: item.caName ?? '',
@@ -151,27 +195,30 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
       after: summary(certificate),
       differences: identityDifferences(old, certificate),
       notes: kubeadmNotes(name, old, facts, minor),
-    });
-    const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === name);
-    const kubeconfigSpec = KUBECONFIGS.find((spec) => spec.name === name);
-    if (leafSpec) {
-      components.add(leafSpec.component);
-      plan.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(certificate.pem), false, `${name}: new certificate`));
-      if (key.fresh) plan.changes.push(fileChange(host, item.key!.hostPath, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
-    } else if (kubeconfigSpec) {
-      if (kubeconfigSpec.component !== 'admin') components.add(kubeconfigSpec.component);
-      plan.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
-    } else {
-      // A PEM from a scanned folder: rewrite it in place (cert and key together when they share the file).
-      folderComponents([item.certificate.hostPath]).forEach((component) => components.add(component));
-      const keyPem = exportPrivateKeyPem(key.key);
-      const combined = item.key?.hostPath === item.certificate.hostPath;
-      plan.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(combined ? certificate.pem + keyPem : certificate.pem), combined, `${name}: new certificate`));
-      if (key.fresh && !combined) plan.changes.push(fileChange(host, item.key?.hostPath ?? item.certificate.hostPath.replace(/\.(crt|pem|cert)$/, '.key'), Buffer.from(keyPem), true, `${name}: new key`));
-    }
+    },
+    changes: [],
+    warnings: warnings.map((warning) => `${name}: ${warning}`),
+    components: [],
+    inputs: [authority?.certificate, authority?.key, key.fresh ? undefined : item.key],
+  };
+  const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === name);
+  const kubeconfigSpec = KUBECONFIGS.find((spec) => spec.name === name);
+  if (leafSpec) {
+    part.components.push(leafSpec.component);
+    part.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(certificate.pem), false, `${name}: new certificate`));
+    if (key.fresh) part.changes.push(fileChange(host, keyPathFor(item)!, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
+  } else if (kubeconfigSpec) {
+    if (kubeconfigSpec.component !== 'admin') part.components.push(kubeconfigSpec.component);
+    part.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
+  } else {
+    // A PEM from a scanned folder: rewrite it in place (cert and key together when they share the file).
+    part.components.push(...folderComponents([item.certificate.hostPath]));
+    const keyPem = exportPrivateKeyPem(key.key);
+    const combined = item.key?.hostPath === item.certificate.hostPath;
+    part.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(combined ? certificate.pem + keyPem : certificate.pem), combined, `${name}: new certificate`));
+    if (key.fresh && !combined) part.changes.push(fileChange(host, item.key?.hostPath ?? item.certificate.hostPath.replace(/\.(crt|pem|cert)$/, '.key'), Buffer.from(keyPem), true, `${name}: new key`));
   }
-  plan.restart = RESTART_ORDER.filter((component) => components.has(component));
-  return plan;
+  return part;
 }
 
 /** Remember the fingerprint of a file the plan read but will not write (its own file when embedded). */
@@ -208,10 +255,20 @@ function signerFor(inventory: Inventory, item: InventoryItem) {
   return { certificate, key: ca.key.value };
 }
 
+const KEY_HINT = 'restore the key from a backup (rescue-kit restore), or renew with --new-key to make a new one';
+
+/** Where a pki leaf's key is (or, when it is missing, belongs): --new-key writes it there. */
+function keyPathFor(item: InventoryItem): string | undefined {
+  const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === item.name);
+  return item.key?.hostPath ?? (leafSpec ? `${PKI_DIR}/${leafSpec.baseName}.key` : undefined);
+}
+
 async function keyFor(item: InventoryItem, old: Certificate, newKey: boolean): Promise<{ key: KeyObject; fresh: boolean }> {
   if (!newKey) {
     const key = item.key?.value;
-    if (!key) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its private key is missing`, { file: item.key?.hostPath, hint: 'renew with --new-key to make a new one' });
+    // A key that is there but unusable (empty, truncated, encrypted, a directory) is not "missing": say what is wrong.
+    if (item.key?.error) throw new RescueError('INVALID_KEY', `${item.name}: its private key cannot be used: ${item.key.error}`, { file: item.key.hostPath, hint: KEY_HINT });
+    if (!key) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its private key is missing`, { file: keyPathFor(item), hint: KEY_HINT });
     if (!keyMatchesCertificate(key, old)) throw new RescueError('KEY_MISMATCH', `${item.name}: the private key does not match the certificate`, { file: item.key?.hostPath, hint: 'renew with --new-key, or restore the matching key' });
     return { key, fresh: false };
   }
@@ -361,6 +418,7 @@ function kubeadmNotes(name: string, old: Certificate, facts: ClusterFacts | unde
 export function planJson(plan: RenewPlan) {
   return {
     ...plan,
+    notRenewed: plan.notRenewed ?? [],
     changes: plan.changes.map(({ data: _data, ...change }) => change),
   };
 }

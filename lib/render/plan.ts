@@ -10,6 +10,18 @@ export function renderPlan(plan: RenewPlan): string {
   lines.push('Files:', ...plan.changes.map((change) => `  ${change.kind === 'symlink' ? 'link  ' : change.kind === 'delete' ? 'delete' : 'write '} ${change.hostPath}${change.kind === 'symlink' ? ` -> ${change.target}` : change.kind === 'delete' ? '' : ` (${change.mode.toString(8).padStart(4, '0')})`}  ${change.reason}`), '');
   lines.push(`Restart order: ${plan.restart.length ? plan.restart.join(' -> ') : '(nothing)'}`);
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
+  lines.push(...notRenewedLines(plan));
   return `${lines.join('\n')}\n`;
 }
 
+/** Last, so it is what the operator reads: what --all will leave expired, why, and what to do. */
+function notRenewedLines(plan: RenewPlan): string[] {
+  const missed = plan.notRenewed ?? [];
+  if (!missed.length) return [];
+  const lines = ['', bold(`NOT renewed (${missed.length}): the run ends with exit 3 until these are fixed`)];
+  for (const entry of missed) {
+    lines.push(`  ${entry.name}: ${entry.file ? `${entry.file}: ` : ''}${entry.reason}`);
+    if (entry.hint) lines.push(`    hint: ${entry.hint}`);
+  }
+  return lines;
+}

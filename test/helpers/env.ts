@@ -85,7 +85,7 @@ export async function opensslVerify(caFile: string, certFile: string, extra: str
  * A fixture laid out as a host root: ROOT/etc/kubernetes (and kubeadm.conf beside it when present),
  * with owner write bits restored (shared/ is read-only), so ops can run with --root ROOT.
  */
-export function fixtureRoot(name: (typeof FIXTURES)[number]): string {
+export function fixtureRoot(name: (typeof FIXTURES)[number] | 'kubeadm-1.25-expired'): string {
   const root = tempDir(`rk-root-${name}-`);
   cpSync(join(fixturesRoot, name, 'etc-kubernetes'), join(root, 'etc', 'kubernetes'), { recursive: true, verbatimSymlinks: true });
   execaSync('chmod', ['-R', 'u+w', root]);

@@ -7,6 +7,7 @@ import { createBackup, defaultBackupPath } from '../../ops/backup.js';
 import { discover } from '../../ops/discover.js';
 import { acquireLock, interruptedRuns, listRuns, loadRun, refuseIfBusyOrInterrupted } from '../../ops/journal.js';
 import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renew-plan.js';
+import { notAllRenewedError } from '../../ops/not-renewed.js';
 import { buildCaRenewPlan } from '../../ops/ca-renew-plan.js';
 import { RestartMode } from '../../ops/restart.js';
 import { classifyHosts } from '../../pki/san.js';
@@ -101,10 +102,16 @@ export async function caRotate(options: RenewCommandOptions & { phase: 'start' |
 async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>): Promise<void> {
   refuseIfBusyOrInterrupted(host);
   const plan = await build();
-  if (options.json && options.dryRun) return printJson(planJson(plan));
-  process.stderr.write(renderPlan(plan));
-  if (options.dryRun) return;
-  await confirmOrAbort(options.yes, `renew ${plan.items.length} certificates under ${host.root}${plan.restart.length && options.restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
+  const missed = plan.notRenewed?.length ?? 0;
+  if (options.json && options.dryRun) printJson(planJson(plan));
+  else process.stderr.write(renderPlan(plan));
+  // A dry run that would leave certificates expired says so in its exit status too (3), as the real run would.
+  if (options.dryRun || (missed && plan.items.length === 0)) {
+    if (missed) throw notAllRenewedError(plan);
+    return;
+  }
+  const alsoMissed = missed ? ` (${missed} cannot be, listed above)` : '';
+  await confirmOrAbort(options.yes, `renew ${plan.items.length} certificates${alsoMissed} under ${host.root}${plan.restart.length && options.restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const report = await applyRenewPlan(host, plan, applyOptions(options, command));
   finish(plan, report, options);
 }
@@ -112,6 +119,11 @@ async function planAndApply(host: Host, options: RenewCommandOptions, command: s
 function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<RenewCommandOptions, 'root' | 'json'>): void {
   if (options.json) printJson({ ...report, plan: plan ? planJson(plan) : undefined });
   renderReport(plan, report, options.root);
+  if (report.ok && plan?.notRenewed?.length) {
+    // The rest is renewed and stays renewed; the run still fails, naming each one left expired.
+    say(red(`\nrenewed ${plan.items.length}; NOT renewed: ${plan.notRenewed.map((entry) => entry.name).join(', ')}`));
+    throw notAllRenewedError(plan);
+  }
   if (report.ok) return say(green('\nthe control plane certificates are renewed'));
   if (report.rolledBack) {
     say(red(`\nFAILED: ${report.failure}`));
