@@ -1,13 +1,14 @@
 // File I/O at the edge: atomic writes (temp file in the same directory, fsync,
 // rename, fsync the directory), private keys 0600, and reads whose errors name
 // the file and the fix.
-import { closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statfsSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statfsSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ioError, RescueError } from '../errors.js';
 
 export const PRIVATE_KEY_MODE = 0o600;
 export const PUBLIC_MODE = 0o644;
+const KIB = 1024;
 
 export interface FileToWrite {
   path: string;
@@ -69,8 +70,8 @@ export function tempPathFor(target: string): string {
 }
 const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.rescue-kit$/;
 
-/** Remove temps a killed writer left in a directory (they may hold key material). Returns what was removed. */
-export function removeStaleTemps(directory: string): string[] {
+/** Remove the files of a directory whose names `matches` accepts (best effort). Returns the names removed. */
+export function removeFilesMatching(directory: string, matches: (name: string) => boolean): string[] {
   let names: string[] = [];
   try {
     names = readdirSync(directory);
@@ -78,16 +79,42 @@ export function removeStaleTemps(directory: string): string[] {
     return [];
   }
   const removed: string[] = [];
-  for (const name of names.filter((entry) => TEMP_NAME.test(entry))) {
+  for (const name of names.filter(matches)) {
     try {
       unlinkSync(join(directory, name));
-      removed.push(join(directory, name));
+      removed.push(name);
     } catch {}
   }
   return removed;
 }
 
-const KIB = 1024;
+/** Remove temps a killed writer left in a directory (they may hold key material). */
+export const removeStaleTemps = (directory: string) => removeFilesMatching(directory, (name) => TEMP_NAME.test(name));
+
+/**
+ * Refuse before creating a single temp when a filesystem cannot hold what is about to be written
+ * (`what`: "the rollback", "the restore"); sizes are summed per device, in whole blocks.
+ */
+export function assertSpaceFor(writes: { path: string; size: number }[], what: string, rerun: string): void {
+  const byDevice = new Map<number, { directory: string; bytes: number }>();
+  for (const write of writes) {
+    let directory = dirname(write.path);
+    while (!existsSync(directory) && dirname(directory) !== directory) directory = dirname(directory);
+    const device = statSync(directory).dev;
+    const entry = byDevice.get(device) ?? { directory, bytes: 0 };
+    entry.bytes += onDiskSize(write.size);
+    byDevice.set(device, entry);
+  }
+  for (const { directory, bytes } of byDevice.values()) {
+    const free = freeBytes(directory);
+    if (free !== undefined && free < bytes) {
+      throw new RescueError('DISK_FULL', `${directory}: no space left on the device for ${what}: it needs about ${Math.ceil(bytes / KIB)} KiB there and ${Math.floor(free / KIB)} KiB are free; nothing was changed`, {
+        hint: `free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then ${rerun}`,
+      });
+    }
+  }
+}
+
 /** Bytes a file of `size` takes on disk (whole 4 KiB blocks, at least one for the inode's data). */
 export const onDiskSize = (size: number) => Math.max(1, Math.ceil(size / (4 * KIB))) * 4 * KIB;
 

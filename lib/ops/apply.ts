@@ -5,14 +5,14 @@
 // old bytes of exactly the files the run changed and restart what was
 // restarted. A failure before the first rename changes nothing and blocks no
 // one. A run killed anywhere is finished (resumeRun) or undone (rollbackRun).
-import { readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { ioError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createBackup, defaultBackupPath } from './backup.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
-import { EntryToWrite, freeBytes, fsyncDirectory, onDiskSize, prepareWrites, removeStaleTemps, writeError } from '../host/fs.js';
+import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, removeStaleTemps, writeError } from '../host/fs.js';
 import { appendAudit } from './audit.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, BEFORE_ANY_CHANGE, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
@@ -410,37 +410,12 @@ function putBackBefore(host: Host, run: Run) {
     else if (before.kind === 'symlink') writes.push({ path: host.real(step.hostPath), linkTarget: before.target, mode: 0o777, uid: before.uid, gid: before.gid });
     else writes.push({ path: host.real(step.hostPath), data: stagedBytes(run, before.staged, before.sha256, step.hostPath), mode: before.mode, uid: before.uid, gid: before.gid });
   });
-  assertSpaceFor(writes);
+  assertSpaceFor(writes.map((write) => ({ path: write.path, size: write.data ? Buffer.byteLength(write.data) : 0 })), 'the rollback', 'run rescue-kit rollback again');
   prepareWrites(writes).commit();
   for (const path of removals) rmSync(host.real(path), { force: true });
   for (const directory of new Set(removals.map((path) => dirname(host.real(path))))) fsyncDirectory(directory);
   const problems = journal.steps.filter((step) => !holdsBefore(host, step.hostPath, step.before!)).map((step) => step.hostPath);
   return { restored, saved, problems };
-}
-
-/** Refuse before creating a single temp when a filesystem cannot hold what is about to be written. */
-function assertSpaceFor(writes: EntryToWrite[]): void {
-  const byDevice = new Map<number, { directory: string; bytes: number }>();
-  for (const write of writes) {
-    const directory = dirname(write.path);
-    let device: number;
-    try {
-      device = statSync(directory).dev;
-    } catch {
-      continue;
-    }
-    const entry = byDevice.get(device) ?? { directory, bytes: 0 };
-    entry.bytes += onDiskSize(write.data ? Buffer.byteLength(write.data) : 0);
-    byDevice.set(device, entry);
-  }
-  for (const { directory, bytes } of byDevice.values()) {
-    const free = freeBytes(directory);
-    if (free !== undefined && free < bytes) {
-      throw new RescueError('DISK_FULL', `${directory}: no space left on the device for the rollback: it needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
-        hint: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run rescue-kit rollback again',
-      });
-    }
-  }
 }
 
 /** Finish an interrupted run: commit the staged files it had not written yet (restarts: restartInOrder). */

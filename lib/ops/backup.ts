@@ -10,7 +10,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { ioError, RescueError } from '../errors.js';
-import { freeBytes, fsyncDirectory, makeDirectories } from '../host/fs.js';
+import { freeBytes, fsyncDirectory, makeDirectories, removeFilesMatching } from '../host/fs.js';
 import { isAlive } from './journal.js';
 import type { Host } from '../host/host.js';
 import { encryptStream } from './archive-crypto.js';
@@ -188,21 +188,10 @@ function publishWithoutOverwriting(temp: string, requested: string, explicit: bo
 
 /** Partial archives (0600, holding keys) that a killed or failed backup left: removed when their writer is gone. */
 export function removeDeadBackupTemps(directory: string): string[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(directory);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const match = /^\..+\.(\d+)(\.[0-9a-f]{8})?\.tmp$/.exec(name);
-    const pid = Number(match?.[1]);
-    if (!match || pid === process.pid || isAlive(pid)) continue;
-    rmSync(join(directory, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
+  return removeFilesMatching(directory, (name) => {
+    const pid = Number(/^\..+\.(\d+)(\.[0-9a-f]{8})?\.tmp$/.exec(name)?.[1]);
+    return pid > 0 && pid !== process.pid && !isAlive(pid);
+  });
 }
 
 async function archiveEntry(host: Host, tar: TarWriter, entry: Walked, manifest: BackupManifest, warnings: string[]): Promise<void> {

@@ -3,7 +3,7 @@
 // into temp files beside their targets; only when every temp is complete are
 // they renamed into place. Files the backup did not have are removed (they are
 // in the pre-restore backup the caller takes first).
-import { chmodSync, chownSync, closeSync, constants, existsSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, Stats, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, Stats, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,7 +11,7 @@ import { ioError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { ArchiveContents, ArchiveEntry, readArchive } from './archive-reader.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
-import { freeBytes, fsyncDirectory, onDiskSize, spaceNeeded, tempPathFor } from '../host/fs.js';
+import { assertSpaceFor, fsyncDirectory, spaceNeeded, tempPathFor } from '../host/fs.js';
 
 export type RestoreAction = 'create' | 'replace' | 'unchanged' | 'remove' | 'skip';
 
@@ -149,23 +149,7 @@ export function assertRestoreFits(host: Host, plan: RestorePlan): void {
 }
 
 function assertFits(host: Host, entries: ArchiveEntry[]): void {
-  const byDevice = new Map<number, { directory: string; bytes: number }>();
-  for (const entry of entries) {
-    let directory = dirname(host.real(`/${entry.path}`));
-    while (!existsSync(directory) && dirname(directory) !== directory) directory = dirname(directory);
-    const device = statSync(directory).dev;
-    const current = byDevice.get(device) ?? { directory, bytes: 0 };
-    current.bytes += onDiskSize(entry.size);
-    byDevice.set(device, current);
-  }
-  for (const { directory, bytes } of byDevice.values()) {
-    const free = freeBytes(directory);
-    if (free !== undefined && free < bytes) {
-      throw new RescueError('DISK_FULL', `${directory}: no space left on the device for the restore: it needs about ${Math.ceil(bytes / 1024)} KiB there and ${Math.floor(free / 1024)} KiB are free; nothing was changed`, {
-        hint: 'free space on that filesystem (old backups in /var/lib/rescue-kit/backups, logs, images), then run the restore again',
-      });
-    }
-  }
+  assertSpaceFor(entries.map((entry) => ({ path: host.real(`/${entry.path}`), size: entry.size })), 'the restore', 'run the restore again');
 }
 
 /**
