@@ -10,7 +10,7 @@ import { writeTree } from '../lib/host/tree.js';
 import { checkInventory, checkExitCode, CheckReport } from '../lib/ops/check.js';
 import { discover } from '../lib/ops/discover.js';
 import { buildSandboxTree } from '../lib/ops/sandbox.js';
-import { cliPath, FIXTURES, fixtureRoot, runCli, tempDir } from './helpers/env.js';
+import { cliPath, FIXTURES, fixtureRoot, runCli, runCliAs, tempDir } from './helpers/env.js';
 
 const NOW = new Date('2026-11-25T00:00:00Z');
 const DAY = 86_400_000;
@@ -181,7 +181,7 @@ describe('check', () => {
     async function checkEntry(root: string, name: string, env: { uid?: number } = {}) {
       const args = ['check', '--root', root, '--json'];
       // setpriv: root reads any file whatever its mode, so "permission denied" needs an unprivileged process.
-      const result = env.uid === undefined ? await runCli(args) : await execa('setpriv', [`--reuid=${env.uid}`, `--regid=${env.uid}`, '--clear-groups', 'node', cliPath, ...args], { reject: false, env: { NO_COLOR: '1' } });
+      const result = env.uid === undefined ? await runCli(args) : await runCliAs(args, env.uid);
       expect(result.exitCode, String(result.stderr)).to.equal(11);
       const report = JSON.parse(String(result.stdout)) as CheckReport;
       return [...report.certificates, ...report.authorities].find((entry) => entry.name === name)!;

@@ -12,7 +12,7 @@ import { createHost } from '../lib/host/host.js';
 import { applyRenewPlan } from '../lib/ops/apply.js';
 import { discover } from '../lib/ops/discover.js';
 import { buildRenewPlan } from '../lib/ops/renew-plan.js';
-import { cliPath, fixtureRoot, tempDir } from './helpers/env.js';
+import { cliPath, fixtureRoot, runCliAs, tempDir } from './helpers/env.js';
 import { cli, hostModes, LEAVES, listing, pairMatches, Run, show } from './helpers/renew.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -119,8 +119,7 @@ after(async () => {
     await execa('chmod', ['-R', 'a+rX', root]);
     chmodSync(root, 0o755);
     const before = listing(root);
-    const run = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', cliPath, ...renewArgs(root)], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
-    const result = { exitCode: run.exitCode, signal: run.signal, stdout: String(run.stdout), stderr: String(run.stderr) };
+    const result = await runCliAs(renewArgs(root));
     expect(result.exitCode, show(result)).to.equal(5);
     expectNoCrash(result);
     expect(result.stderr).to.match(/permission denied/);
@@ -157,13 +156,16 @@ describe('odd input and never-overwritten backups', function () {
 
   it('two backups in the same second (the clock frozen with faketime) get two archives, neither overwritten', async () => {
     const root = tree();
-    const frozen = (args: string[]) => execa('faketime', ['2026-06-01 12:00:00', 'node', cliPath, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
+    // -f: an absolute FAKETIME is a stopped clock (without it, faketime starts there and ticks).
+    const frozen = (args: string[]) => execa('faketime', ['-f', '2026-06-01 12:00:00', 'node', cliPath, ...args], { reject: false, stdin: 'ignore', timeout: 60_000, env: { NO_COLOR: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' } });
     const [first, second] = await Promise.all([frozen(['backup', '--no-etcd', '--root', root]), frozen(['backup', '--no-etcd', '--root', root])]);
     expect(first.exitCode, String(first.stderr)).to.equal(0);
     expect(second.exitCode, String(second.stderr)).to.equal(0);
     const archives = readdirSync(join(root, 'var/lib/rescue-kit/backups')).sort();
     expect(archives).to.have.length(2);
-    expect(archives[0]).to.match(/-20260601T120000Z(-2)?\.tar\.gz$/);
+    // The same second for both: one keeps the name, the other gets -2.
+    expect(archives[1]).to.match(/-20260601T120000Z\.tar\.gz$/);
+    expect(archives[0]).to.equal(archives[1]!.replace(/\.tar\.gz$/, '-2.tar.gz'));
     expect(new Set([String(first.stdout).trim(), String(second.stdout).trim()]).size, 'two different paths printed').to.equal(2);
     for (const archive of archives) expect((await cli(['backup', 'verify', join(root, 'var/lib/rescue-kit/backups', archive)])).exitCode).to.equal(0);
   });

@@ -1,6 +1,6 @@
 // Paths and tools shared by the tests: repo root, the built CLI, the shared
 // fixtures (read-only: always copy), temp dirs, and the Go x509 checker.
-import { cpSync, mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,30 @@ export interface CliResult {
 export async function runCli(args: string[], options: Options = {}): Promise<CliResult> {
   const result = await execa('node', [cliPath, ...args], { reject: false, stdin: 'ignore', ...options, env: { NO_COLOR: '1', ...options.env } });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+let unprivilegedCliPath: string | undefined;
+/**
+ * The CLI as one esbuild file in a world-readable dir, for runs as an unprivileged user (setpriv):
+ * the checkout itself may sit under a 0700 temp dir (CI's fresh clone) that such a user cannot enter.
+ */
+export function unprivilegedCli(): string {
+  if (unprivilegedCliPath) return unprivilegedCliPath;
+  const dir = mkdtempSync(join(tmpdir(), 'rk-cli-'));
+  chmodSync(dir, 0o755);
+  const out = join(dir, 'rescue-kit.mjs');
+  const banner = "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);";
+  execaSync(join(repoRoot, 'node_modules', '.bin', 'esbuild'), [join(repoRoot, 'lib', 'cli', 'main.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--log-level=warning', `--banner:js=${banner}`, `--outfile=${out}`]);
+  chmodSync(out, 0o644);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  unprivilegedCliPath = out;
+  return out;
+}
+
+/** Run the CLI as uid/gid `id` (nobody by default): root reads any file, so "permission denied" needs this. */
+export async function runCliAs(args: string[], id = 65534): Promise<CliResult & { signal: string | undefined }> {
+  const result = await execa('setpriv', [`--reuid=${id}`, `--regid=${id}`, '--clear-groups', 'node', unprivilegedCli(), ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
+  return { exitCode: result.exitCode ?? -1, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 let checkerPath: string | undefined;
