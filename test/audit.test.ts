@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditRecord } from '../lib/ops/audit.js';
+import { AuditRecord } from '../lib/ops/audit/audit.js';
 import { parseCertificate } from '../lib/pki/certificate.js';
 import { fixtureRoot, runCli } from './helpers/env.js';
 

@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { createHost, Host } from '../lib/host/host.js';
 import { writeTree } from '../lib/host/tree.js';
-import { createBackup } from '../lib/ops/backup.js';
-import type { BackupManifest } from '../lib/ops/backup-manifest.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { createBackup } from '../lib/ops/archive/backup.js';
+import type { BackupManifest } from '../lib/ops/archive/backup-manifest.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificate } from '../lib/pki/certificate.js';
 import { parseUsages } from '../lib/pki/extensions.js';
 import { parsePrivateKey } from '../lib/pki/keys.js';
@@ -751,7 +751,7 @@ describe('backup / restore', function () {
       await expectRefused(junk, /damaged archive|not a rescue-kit backup/);
     });
 
-    // BUG (lib/ops/restore.ts): the plan walks *into* a host directory whose archive entry is a
+    // BUG (lib/ops/archive/restore.ts): the plan walks *into* a host directory whose archive entry is a
     // symlink and lists its children for removal; applyRestore creates the archive's symlinks
     // before the removals, so the removals go through the new link. An archive that turns
     // etc/kubernetes/pki/etcd into a link to an absolute directory (allowed: absolute targets are
@@ -773,7 +773,7 @@ describe('backup / restore', function () {
       expect([0, 4], restore.out).to.include(restore.exitCode);
     });
 
-    // BUG (lib/ops/archive-reader.ts): entries *beneath* a symlink entry of the same archive
+    // BUG (lib/ops/archive/archive-reader.ts): entries *beneath* a symlink entry of the same archive
     // (etc/kubernetes/pki/sub -> /x, plus etc/kubernetes/pki/sub/file) pass every check; restore
     // then writes the file into a real directory, replaces that directory with the link, and
     // fails its own post-check with exit 1 (INTERNAL), leaving the tree changed. It should be
@@ -857,7 +857,7 @@ describe('backup / restore', function () {
       expect(strays(tmp)).to.deep.equal([]);
     });
 
-    // BUG (lib/ops/archive-reader.ts + archive-crypto.ts): with a wrong passphrase the message is
+    // BUG (lib/ops/archive/archive-reader.ts + archive-crypto.ts): with a wrong passphrase the message is
     // "damaged archive: invalid base256 encoding" (or another tar parse error), never "wrong
     // passphrase": decryptStream passes unauthenticated plaintext on, and the tar parser chokes on
     // the garbage before flush() checks the GCM tag and raises the clear error.

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTree } from '../lib/host/tree.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificate } from '../lib/pki/certificate.js';
 import { runCli, tempDir } from './helpers/env.js';
 

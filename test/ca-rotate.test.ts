@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect, createServer, Server } from 'node:tls';
 import { parse } from 'yaml';
 import { writeTree } from '../lib/host/tree.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificates } from '../lib/pki/certificate.js';
 import { goCheck, runCli, tempDir } from './helpers/env.js';
 

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { diagnose, K8sResource, renewPatch } from '../lib/ops/cert-manager.js';
+import { diagnose, K8sResource, renewPatch } from '../lib/ops/seeds/cert-manager.js';
 import { repoRoot, runCli, tempDir } from './helpers/env.js';
 
 const RECORDED = join(repoRoot, 'test/data/cert-manager-list.json');

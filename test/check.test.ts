@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createHost } from '../lib/host/host.js';
 import { writeTree } from '../lib/host/tree.js';
-import { checkInventory, checkExitCode, CheckReport } from '../lib/ops/check.js';
-import { discover } from '../lib/ops/discover.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { checkInventory, checkExitCode, CheckReport } from '../lib/ops/inventory/check.js';
+import { discover } from '../lib/ops/inventory/discover.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { cliPath, FIXTURES, fixtureRoot, runCli, runCliAs, tempDir } from './helpers/env.js';
 
 const NOW = new Date('2026-11-25T00:00:00Z');

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { writeTree } from '../lib/host/tree.js';
-import { CheckReport } from '../lib/ops/check.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { CheckReport } from '../lib/ops/inventory/check.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificate } from '../lib/pki/certificate.js';
 import { runCli, tempDir } from './helpers/env.js';
 

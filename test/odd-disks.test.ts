@@ -9,9 +9,9 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createHost } from '../lib/host/host.js';
-import { applyRenewPlan } from '../lib/ops/apply.js';
-import { discover } from '../lib/ops/discover.js';
-import { buildRenewPlan } from '../lib/ops/renew-plan.js';
+import { applyRenewPlan } from '../lib/ops/renewal/apply.js';
+import { discover } from '../lib/ops/inventory/discover.js';
+import { buildRenewPlan } from '../lib/ops/renewal/renew-plan.js';
 import { cliPath, fixtureRoot, runCliAs, tempDir } from './helpers/env.js';
 import { cli, hostModes, LEAVES, listing, pairMatches, Run, show } from './helpers/renew.js';
 

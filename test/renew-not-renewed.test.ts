@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { CheckReport } from '../lib/ops/check.js';
+import type { CheckReport } from '../lib/ops/inventory/check.js';
 import { fixtureRoot } from './helpers/env.js';
 import { cli, fullListing, show } from './helpers/renew.js';
 

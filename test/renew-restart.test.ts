@@ -207,7 +207,7 @@ describe('a failed restart or health check: rolled back byte for byte, and what 
   // the components again; restartStaticPod() mkdirs PAUSED_DIR and never removes it. The same
   // empty dir is left after every successful --restart static-pod run. "byte-for-byte as before"
   // is then not quite true of the tree, and backups/restores carry the stray dir from then on.
-  // Fix (lib/ops/restart.ts, restartStaticPod): after moving the manifest back,
+  // Fix (lib/ops/renewal/restart.ts, restartStaticPod): after moving the manifest back,
   //   try { rmdirSync(dirname(host.real(to))); } catch {}   // only succeeds when empty
   it('--restart static-pod rollback leaves no rescue-kit-paused directory behind (strict listing)', async () => {
     live = await liveCluster({ FAKE_STUCK: 'kube-apiserver' });

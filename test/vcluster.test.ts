@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTree } from '../lib/host/tree.js';
-import { CheckReport } from '../lib/ops/check.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { CheckReport } from '../lib/ops/inventory/check.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { runCli, tempDir } from './helpers/env.js';
 
 describe('vcluster / k0s persisted pki (seed 001)', function () {

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTree } from '../lib/host/tree.js';
-import { buildSandboxTree } from '../lib/ops/sandbox.js';
+import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificates } from '../lib/pki/certificate.js';
 import { runCli, tempDir } from './helpers/env.js';
 

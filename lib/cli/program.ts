@@ -6,7 +6,7 @@ import { version } from './version.js';
 
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-/** ops/restart.ts's RESTART_MODES, spelled out so --help does not load ops/ (and yaml). */
+/** ops/renewal/restart.ts's RESTART_MODES, spelled out so --help does not load ops/ (and yaml). */
 const RESTART_CHOICES = ['none', 'static-pod', 'systemd', 'crictl', 'docker'];
 const beyondCaOption = () => new Option('--beyond-ca <policy>', 'a cert that would outlive its CA: cap to its expiry (warning) or refuse').choices(['cap', 'refuse']).default('cap');
 
@@ -229,16 +229,21 @@ export function buildProgram(): Command {
     .option('--add-san <san>', 'extra SAN for server certificates (repeatable)', collect)
     .option('--yes', 'do not ask for the final confirmation')
     .option('--timeout <duration>', 'per component restart and health wait', '120s')
-    .action(async (options) => (await import('./commands/wizard.js')).wizard(options));
+    .action(async (options) => (await import('./commands/wizard.js')).wizard(options, dispatch));
 
   program
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
     .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')
     .option('--wizard', 'rescue the sandbox through the interactive wizard')
-    .action(async (options) => (await import('./commands/demo.js')).demo(options));
+    .action(async (options) => (await import('./commands/demo.js')).demo(options, dispatch));
 
   return program;
+}
+
+/** How the wizard runs the commands it maps a choice to: a fresh program, so options never leak between runs. */
+async function dispatch(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv, { from: 'user' });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,8 +1,16 @@
 // Materialise a list of files (with modes and symlinks) under a root directory.
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { TreeFile } from '../ops/sandbox.js';
 import { writeFilesAtomically } from './fs.js';
+
+export interface TreeFile {
+  /** Path relative to the root, no leading slash. */
+  path: string;
+  data?: string | Buffer;
+  mode?: number;
+  /** For symlinks: the link target (absolute, as the kubelet writes it). */
+  symlink?: string;
+}
 
 export function writeTree(root: string, files: TreeFile[]): void {
   writeFilesAtomically(

@@ -1,5 +1,5 @@
 // The `check` report as kubeadm-style tables (certificates, then CAs, then problems).
-import type { CheckEntry, CheckReport, Status } from '../ops/check.js';
+import type { CheckEntry, CheckReport, Status } from '../ops/inventory/check.js';
 import { formatResidual } from '../pki/validity.js';
 import { green, red, table, yellow } from './text.js';
 

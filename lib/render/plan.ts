@@ -1,5 +1,5 @@
 // A renewal Plan as text: what changes, file by file, and the restart order.
-import type { RenewPlan } from '../ops/renew-plan.js';
+import type { RenewPlan } from '../ops/renewal/renew-plan.js';
 import { bold, table } from './text.js';
 
 export function renderPlan(plan: RenewPlan): string {

@@ -4,7 +4,7 @@
 import { checkbox, confirm, input, select } from '@inquirer/prompts';
 import { classifyHosts } from '../pki/san.js';
 import { parseDuration } from '../pki/validity.js';
-import type { RestartMode } from '../ops/restart.js';
+import type { RestartMode } from '../ops/renewal/restart.js';
 import type { Action } from './answers.js';
 
 const output = { output: process.stderr };

@@ -10,7 +10,7 @@
 // the parent measures on its own (it is a fixed cost, not throughput).
 import { performance } from 'node:perf_hooks';
 import { createHost, type RunResult } from '../../lib/host/host.js';
-import { createBackup } from '../../lib/ops/backup.js';
+import { createBackup } from '../../lib/ops/archive/backup.js';
 import { ownCpuMs, vmHwmBytes } from './measure.js';
 
 function option(name: string): string | undefined {

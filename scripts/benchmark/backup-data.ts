@@ -13,7 +13,7 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { createCipheriv } from 'node:crypto';
 import { join } from 'node:path';
-import { buildSandboxTree } from '../../lib/ops/sandbox.js';
+import { buildSandboxTree } from '../../lib/ops/sandbox/sandbox.js';
 import { writeTree } from '../../lib/host/tree.js';
 
 export const BACKUP_DIRS = ['etc/kubernetes', 'var/lib/kubelet/pki', 'var/lib/etcd'];

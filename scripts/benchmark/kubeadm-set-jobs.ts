@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCertificate, type Certificate } from '../../lib/index.js';
 import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES, type CaName } from '../../lib/catalogue/kubeadm.js';
-import { buildSandboxTree } from '../../lib/ops/sandbox.js';
+import { buildSandboxTree } from '../../lib/ops/sandbox/sandbox.js';
 import { writeTree } from '../../lib/host/tree.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE } from '../../lib/host/fs.js';
 import { run } from './measure.js';

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { caSpec, LEAF_CERTIFICATES } from '../../lib/catalogue/kubeadm.js';
 import { writeTree } from '../../lib/host/tree.js';
-import { buildSandboxTree, SandboxOptions } from '../../lib/ops/sandbox.js';
+import { buildSandboxTree, SandboxOptions } from '../../lib/ops/sandbox/sandbox.js';
 import { Certificate, parseCertificate } from '../../lib/pki/certificate.js';
 import { parsePrivateKey } from '../../lib/pki/keys.js';
 import { keyMatchesCertificate } from '../../lib/pki/verify.js';

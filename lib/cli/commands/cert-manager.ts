@@ -3,7 +3,7 @@ import { RescueError } from '../../errors.js';
 import { readText, writeFilesAtomically } from '../../host/fs.js';
 import { createHost } from '../../host/host.js';
 import { parseJson } from '../../config/json.js';
-import { diagnose, K8sResource, shellLine } from '../../ops/cert-manager.js';
+import { diagnose, K8sResource, shellLine } from '../../ops/seeds/cert-manager.js';
 import { printJson, say, table } from '../output.js';
 
 export interface DoctorOptions {

@@ -4,11 +4,11 @@ import { dirname } from 'node:path';
 import { createHost } from '../../host/host.js';
 import { writeFilesAtomically } from '../../host/fs.js';
 import { parseDuration } from '../../pki/validity.js';
-import { checkExitCode, checkInventory, CheckReport } from '../../ops/check.js';
+import { checkExitCode, checkInventory, CheckReport } from '../../ops/inventory/check.js';
 import { renderReport } from '../../render/check.js';
 export { renderReport };
-import { discover } from '../../ops/discover.js';
-import { prometheusText } from '../../ops/prometheus.js';
+import { discover } from '../../ops/inventory/discover.js';
+import { prometheusText } from '../../ops/inventory/prometheus.js';
 import { printJson, say } from '../output.js';
 import { mkdirSync } from 'node:fs';
 

@@ -7,22 +7,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHost } from '../../host/host.js';
 import { writeTree } from '../../host/tree.js';
-import { applyRenewPlan } from '../../ops/apply.js';
-import { createBackup } from '../../ops/backup.js';
-import { checkInventory } from '../../ops/check.js';
-import { discover } from '../../ops/discover.js';
-import { buildRenewPlan } from '../../ops/renew-plan.js';
-import { buildSandboxTree } from '../../ops/sandbox.js';
+import { applyRenewPlan } from '../../ops/renewal/apply.js';
+import { createBackup } from '../../ops/archive/backup.js';
+import { checkInventory } from '../../ops/inventory/check.js';
+import { discover } from '../../ops/inventory/discover.js';
+import { buildRenewPlan } from '../../ops/renewal/renew-plan.js';
+import { buildSandboxTree } from '../../ops/sandbox/sandbox.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, red, say } from '../output.js';
 import { version } from '../version.js';
+import type { RunCommand } from './wizard.js';
 import { renderReport } from '../../render/check.js';
 import { renderPlan } from '../../render/plan.js';
 import { etcdHealthWithTree, hasEtcd } from './demo-etcd.js';
 
 const DAY = 86_400_000;
 
-export async function demo(options: { dir?: string; wizard?: boolean }): Promise<void> {
+export async function demo(options: { dir?: string; wizard?: boolean }, dispatch: RunCommand): Promise<void> {
   const started = Date.now();
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'rescue-kit-demo-'));
   const host = createHost({ root });
@@ -35,7 +36,7 @@ export async function demo(options: { dir?: string; wizard?: boolean }): Promise
     // The same rescue through the wizard: asked on a terminal, defaults (renew what expired, no restarts) otherwise.
     const { wizard, interactive } = await import('./wizard.js');
     step(`2. rescue-kit wizard --root ${root}`);
-    await wizard({ root, timeout: '60s', ...(interactive() ? {} : { action: 'renew-expiring', restart: 'none', yes: true }) });
+    await wizard({ root, timeout: '60s', ...(interactive() ? {} : { action: 'renew-expiring', restart: 'none', yes: true }) }, dispatch);
     say(bold(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`));
     process.stdout.write(`${root}\n`);
     return;

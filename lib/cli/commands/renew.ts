@@ -2,14 +2,14 @@
 // journal, write, restart in order, health-check, roll back on failure.
 import { ExitCode, RescueError } from '../../errors.js';
 import { createHost, Host } from '../../host/host.js';
-import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollBackInto, rollbackRun } from '../../ops/apply.js';
-import { createBackup, defaultBackupPath } from '../../ops/backup.js';
-import { discover } from '../../ops/discover.js';
-import { acquireLock, interruptedRuns, listRuns, loadRun, refuseIfBusyOrInterrupted } from '../../ops/journal.js';
-import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renew-plan.js';
-import { notAllRenewedError } from '../../ops/not-renewed.js';
-import { buildCaRenewPlan } from '../../ops/ca-renew-plan.js';
-import { RestartMode } from '../../ops/restart.js';
+import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollBackInto, rollbackRun } from '../../ops/renewal/apply.js';
+import { createBackup, defaultBackupPath } from '../../ops/archive/backup.js';
+import { discover } from '../../ops/inventory/discover.js';
+import { acquireLock, interruptedRuns, listRuns, loadRun, refuseIfBusyOrInterrupted } from '../../ops/renewal/journal.js';
+import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renewal/renew-plan.js';
+import { notAllRenewedError } from '../../ops/renewal/not-renewed.js';
+import { buildCaRenewPlan } from '../../ops/ca/ca-renew-plan.js';
+import { RestartMode } from '../../ops/renewal/restart.js';
 import { classifyHosts } from '../../pki/san.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, printJson, red, say, table, warn } from '../output.js';
@@ -92,7 +92,7 @@ export async function caRenew(names: string[], options: RenewCommandOptions): Pr
 /** `ca rotate --phase start|finish`: a new CA key with a trust-bundle transition; each phase its own run. */
 export async function caRotate(options: RenewCommandOptions & { phase: 'start' | 'finish' }): Promise<void> {
   const host = createHost({ root: options.root });
-  const { buildCaRotateFinish, buildCaRotateStart } = await import('../../ops/ca-rotate-plan.js');
+  const { buildCaRotateFinish, buildCaRotateStart } = await import('../../ops/ca/ca-rotate-plan.js');
   await planAndApply(host, options, `ca rotate --phase ${options.phase}`, async () =>
     options.phase === 'start' ? buildCaRotateStart(host, discover(host), parseDuration(options.validity, '--validity')) : buildCaRotateFinish(host, discover(host)),
   );

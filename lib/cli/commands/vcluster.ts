@@ -1,11 +1,11 @@
 // `rescue-kit vcluster reset`: seed 001's fix for a k0s vcluster stuck on expired persisted certs.
 import { createHost } from '../../host/host.js';
 import { RescueError } from '../../errors.js';
-import { checkInventory } from '../../ops/check.js';
-import { discover } from '../../ops/discover.js';
-import { findPersistedPki, resetVclusterPki } from '../../ops/vcluster.js';
+import { checkInventory } from '../../ops/inventory/check.js';
+import { discover } from '../../ops/inventory/discover.js';
+import { findPersistedPki, resetVclusterPki } from '../../ops/seeds/vcluster.js';
 import { renderReport } from '../../render/check.js';
-import { shellLine } from '../../ops/cert-manager.js';
+import { shellLine } from '../../ops/seeds/cert-manager.js';
 import { say } from '../output.js';
 import { version } from '../version.js';
 import { confirmOrAbort } from './confirm.js';

@@ -7,7 +7,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { RescueError, withFile } from '../../errors.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, FileToWrite, readText } from '../../host/fs.js';
 import { createHost } from '../../host/host.js';
-import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, serviceNames, WebhookTarget } from '../../ops/webhook.js';
+import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, serviceNames, WebhookTarget } from '../../ops/seeds/webhook.js';
 import { parseCertificate } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
 import { assertCanSign } from '../../pki/sign.js';

@@ -6,7 +6,7 @@ import { parseDuration } from '../../pki/validity.js';
 import { Action, Answers, answersFromEnv, loadAnswersFile, mergeAnswers } from '../../wizard/answers.js';
 import { runWizard } from '../../wizard/flow.js';
 import { interactivePrompter } from '../../wizard/prompts.js';
-import type { RestartMode } from '../../ops/restart.js';
+import type { RestartMode } from '../../ops/renewal/restart.js';
 import { defaultCaConfigPath, templatesDir } from '../paths.js';
 import { say } from '../output.js';
 import { version } from '../version.js';
@@ -29,7 +29,10 @@ export function interactive(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY && !process.env.CI);
 }
 
-export async function wizard(options: WizardCommandOptions): Promise<void> {
+/** Runs one CLI command line (the wizard's choices that map to a command); given by program.ts, which owns the commands. */
+export type RunCommand = (argv: string[]) => Promise<void>;
+
+export async function wizard(options: WizardCommandOptions, dispatch: RunCommand): Promise<void> {
   const flags: Answers = {
     action: options.action,
     names: options.names?.split(',').map((name) => name.trim()).filter(Boolean),
@@ -51,8 +54,7 @@ export async function wizard(options: WizardCommandOptions): Promise<void> {
       caConfigPath: defaultCaConfigPath(),
       runCommand: async (argv) => {
         say(`$ rescue-kit ${argv.join(' ')}`);
-        const { buildProgram } = await import('../program.js');
-        await buildProgram().parseAsync(argv, { from: 'user' });
+        await dispatch(argv);
       },
       say,
     });

@@ -9,15 +9,15 @@ import { basename, dirname, join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
-import { ioError, RescueError } from '../errors.js';
-import { freeBytes, fsyncDirectory, makeDirectories, removeFilesMatching } from '../host/fs.js';
-import { isAlive } from './journal.js';
-import type { Host } from '../host/host.js';
+import { ioError, RescueError } from '../../errors.js';
+import { freeBytes, fsyncDirectory, makeDirectories, removeFilesMatching } from '../../host/fs.js';
+import { isAlive } from '../renewal/journal.js';
+import type { Host } from '../../host/host.js';
 import { encryptStream } from './archive-crypto.js';
 import { BACKUP_PATHS, BackupManifest, DEFAULT_BACKUP_DIR, ManifestEntry, MANIFEST_PATH, SNAPSHOT_PATH } from './backup-manifest.js';
-import type { CheckReport } from './check.js';
-import { etcdClient, etcdctl, etcdEndpoints, etcdHealthy, reachable } from './etcd.js';
-import { ClusterFromManifests, readManifests } from './manifests.js';
+import type { CheckReport } from '../inventory/check.js';
+import { etcdClient, etcdctl, etcdEndpoints, etcdHealthy, reachable } from '../renewal/etcd.js';
+import { ClusterFromManifests, readManifests } from '../inventory/manifests.js';
 import { metaOf, TarWriter } from './tar-writer.js';
 
 export interface BackupOptions {

@@ -4,12 +4,12 @@
 // Validating/MutatingWebhookConfiguration that calls that service. Pure: K8s
 // objects in, patched objects out; the command does kubectl and files.
 import { KeyObject } from 'node:crypto';
-import { RescueError } from '../errors.js';
-import { Certificate } from '../pki/certificate.js';
-import { parseUsages } from '../pki/extensions.js';
-import { exportPrivateKeyPem, generateKey, KeySpec } from '../pki/keys.js';
-import { classifyHosts } from '../pki/san.js';
-import { issueCertificate, Signer } from '../pki/sign.js';
+import { RescueError } from '../../errors.js';
+import { Certificate } from '../../pki/certificate.js';
+import { parseUsages } from '../../pki/extensions.js';
+import { exportPrivateKeyPem, generateKey, KeySpec } from '../../pki/keys.js';
+import { classifyHosts } from '../../pki/san.js';
+import { issueCertificate, Signer } from '../../pki/sign.js';
 
 export interface K8sObject {
   apiVersion?: string;

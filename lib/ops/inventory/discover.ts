@@ -4,11 +4,11 @@
 // k0s/vcluster and plain folders: scan PEM files and match CAs by signature.
 import { KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from '../catalogue/kubeadm.js';
-import type { Host } from '../host/host.js';
-import { Certificate, parseCertificate } from '../pki/certificate.js';
-import { parsePrivateKey } from '../pki/keys.js';
-import { isIssuedBy } from '../pki/verify.js';
+import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from '../../catalogue/kubeadm.js';
+import type { Host } from '../../host/host.js';
+import { Certificate, parseCertificate } from '../../pki/certificate.js';
+import { parsePrivateKey } from '../../pki/keys.js';
+import { isIssuedBy } from '../../pki/verify.js';
 import { ClusterFromManifests, readManifests } from './manifests.js';
 import { KubeconfigUser, readKubeconfig } from './kubeconfig.js';
 

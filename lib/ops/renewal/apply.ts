@@ -8,18 +8,18 @@
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { ioError, RescueError } from '../errors.js';
-import type { Host } from '../host/host.js';
-import { createBackup, defaultBackupPath } from './backup.js';
-import { BACKUP_PATHS } from './backup-manifest.js';
-import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, removeStaleTemps, writeError } from '../host/fs.js';
-import { appendAudit } from './audit.js';
+import { ioError, RescueError } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import { createBackup, defaultBackupPath } from '../archive/backup.js';
+import { BACKUP_PATHS } from '../archive/backup-manifest.js';
+import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, removeStaleTemps, writeError } from '../../host/fs.js';
+import { appendAudit } from '../audit/audit.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, BEFORE_ANY_CHANGE, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
-import { readManifests } from './manifests.js';
+import { readManifests } from '../inventory/manifests.js';
 import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
 import { RestartMode, RestartResult, restartComponent, unpauseAll } from './restart.js';
-import { applyRestore, planRestore, verifyRestored } from './restore.js';
+import { applyRestore, planRestore, verifyRestored } from '../archive/restore.js';
 
 export interface ApplyOptions {
   command: string;

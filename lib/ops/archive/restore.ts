@@ -7,11 +7,11 @@ import { chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, lchow
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
-import { ioError, RescueError } from '../errors.js';
-import type { Host } from '../host/host.js';
+import { ioError, RescueError } from '../../errors.js';
+import type { Host } from '../../host/host.js';
 import { ArchiveContents, ArchiveEntry, readArchive } from './archive-reader.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
-import { assertSpaceFor, fsyncDirectory, spaceNeeded, tempPathFor } from '../host/fs.js';
+import { assertSpaceFor, fsyncDirectory, spaceNeeded, tempPathFor } from '../../host/fs.js';
 
 export type RestoreAction = 'create' | 'replace' | 'unchanged' | 'remove' | 'skip';
 

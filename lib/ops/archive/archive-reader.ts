@@ -9,7 +9,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser } from 'tar/parse';
 import type { ReadEntry } from 'tar/read-entry';
-import { isIoError, RescueError } from '../errors.js';
+import { isIoError, RescueError } from '../../errors.js';
 import { decryptStream, isEncrypted, ENCRYPTION_MAGIC } from './archive-crypto.js';
 import { BackupManifest, EntryType, ManifestEntry, MANIFEST_PATH } from './backup-manifest.js';
 

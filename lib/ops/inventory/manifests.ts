@@ -1,7 +1,7 @@
 // Read kubeadm's static pod manifests for what they say about the node: which
 // cert files each component uses, etcd's endpoints and data dir, the version.
 import { parse } from 'yaml';
-import type { Host } from '../host/host.js';
+import type { Host } from '../../host/host.js';
 
 export const MANIFEST_DIR = '/etc/kubernetes/manifests';
 

@@ -1,8 +1,8 @@
 // `check`: the status of every discovered certificate at `now` — the table
 // kubeadm's check-expiration prints, plus what it cannot see (key mismatch,
 // broken chain, missing files, kubelet certs) — and a stable JSON form.
-import { keyMatchesCertificate, isIssuedBy } from '../pki/verify.js';
-import { SubjectAltNames } from '../pki/san.js';
+import { keyMatchesCertificate, isIssuedBy } from '../../pki/verify.js';
+import { SubjectAltNames } from '../../pki/san.js';
 import { Inventory, InventoryItem } from './discover.js';
 
 export type Status = 'OK' | 'WARN' | 'EXPIRED' | 'NOT-YET-VALID' | 'MISSING' | 'UNREADABLE' | 'KEY-MISMATCH' | 'CHAIN-BROKEN';

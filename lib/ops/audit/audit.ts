@@ -4,7 +4,7 @@
 import { closeSync, constants, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import type { Host } from '../host/host.js';
+import type { Host } from '../../host/host.js';
 
 export const AUDIT_LOG = '/var/lib/rescue-kit/audit.log';
 

@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Host, RunResult } from '../host/host.js';
-import { parseCertificate } from '../pki/certificate.js';
-import { parseUsages } from '../pki/extensions.js';
-import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../pki/keys.js';
-import { emptySans } from '../pki/san.js';
-import { issueCertificate } from '../pki/sign.js';
-import { keyMatchesCertificate, validityAt } from '../pki/verify.js';
-import { ClusterFromManifests } from './manifests.js';
+import type { Host, RunResult } from '../../host/host.js';
+import { parseCertificate } from '../../pki/certificate.js';
+import { parseUsages } from '../../pki/extensions.js';
+import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../../pki/keys.js';
+import { emptySans } from '../../pki/san.js';
+import { issueCertificate } from '../../pki/sign.js';
+import { keyMatchesCertificate, validityAt } from '../../pki/verify.js';
+import { ClusterFromManifests } from '../inventory/manifests.js';
 
 export interface EtcdClient {
   endpoints: string[];

@@ -1,6 +1,6 @@
 // Text of the sandbox's kubeconfigs and static pod manifests, laid out exactly
 // as kubeadm writes them (so YAML edits in later steps meet the real shape).
-import { ClusterFacts } from '../catalogue/kubeadm.js';
+import { ClusterFacts } from '../../catalogue/kubeadm.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 

@@ -4,8 +4,8 @@
 // one), or systemd units (seed 004's binary install).
 import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Host } from '../host/host.js';
-import { MANIFEST_DIR } from './manifests.js';
+import type { Host } from '../../host/host.js';
+import { MANIFEST_DIR } from '../inventory/manifests.js';
 import type { Component } from './renew-plan.js';
 import { pollUntil } from './poll.js';
 

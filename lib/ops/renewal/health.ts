@@ -2,11 +2,11 @@
 // etcd `endpoint health` over TLS with the healthcheck client cert, and the
 // apiserver's /livez with admin.conf's client cert, trusting only ca.crt.
 import { request } from 'node:https';
-import type { Host } from '../host/host.js';
-import { parseCertificate } from '../pki/certificate.js';
+import type { Host } from '../../host/host.js';
+import { parseCertificate } from '../../pki/certificate.js';
 import { etcdClient, etcdHealthy } from './etcd.js';
-import { readKubeconfig } from './kubeconfig.js';
-import { ClusterFromManifests } from './manifests.js';
+import { readKubeconfig } from '../inventory/kubeconfig.js';
+import { ClusterFromManifests } from '../inventory/manifests.js';
 import type { Component } from './renew-plan.js';
 import { pollUntil } from './poll.js';
 

@@ -7,9 +7,9 @@
 // swept away by the next run that takes the lock: it never blocks anyone.
 import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RescueError } from '../errors.js';
-import { makeDirectories, removeStaleTemps, writeError, writeFilesAtomically } from '../host/fs.js';
-import type { Host } from '../host/host.js';
+import { RescueError } from '../../errors.js';
+import { makeDirectories, removeStaleTemps, writeError, writeFilesAtomically } from '../../host/fs.js';
+import type { Host } from '../../host/host.js';
 import type { Component, FileChange } from './renew-plan.js';
 
 export const RUNS_DIR = '/var/lib/rescue-kit/runs';

@@ -5,18 +5,18 @@
 // Nothing here writes: apply.ts does, after a backup and a journal.
 import { createHash, KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { caSpec, CaName, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../catalogue/kubeadm.js';
-import { isRescueError, RescueError } from '../errors.js';
-import type { Host } from '../host/host.js';
-import { Certificate } from '../pki/certificate.js';
-import { describeKey, exportPrivateKeyPem, generateKey } from '../pki/keys.js';
-import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
-import { emptySans, SubjectAltNames } from '../pki/san.js';
-import { issueCertificate } from '../pki/sign.js';
-import { keyMatchesCertificate } from '../pki/verify.js';
-import { Inventory, InventoryItem, KUBERNETES_DIR, PKI_DIR } from './discover.js';
+import { caSpec, CaName, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../../catalogue/kubeadm.js';
+import { isRescueError, RescueError } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import { Certificate } from '../../pki/certificate.js';
+import { describeKey, exportPrivateKeyPem, generateKey } from '../../pki/keys.js';
+import { identityDifferences, renewalTemplate } from '../../pki/renewal.js';
+import { emptySans, SubjectAltNames } from '../../pki/san.js';
+import { issueCertificate } from '../../pki/sign.js';
+import { keyMatchesCertificate } from '../../pki/verify.js';
+import { Inventory, InventoryItem, KUBERNETES_DIR, PKI_DIR } from '../inventory/discover.js';
 import { NotRenewed, notRenewedFrom } from './not-renewed.js';
-import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from './kubeconfig.js';
+import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from '../inventory/kubeconfig.js';
 
 export type Component = (typeof RESTART_ORDER)[number];
 

@@ -2,7 +2,7 @@
 // located with the YAML parser and replaced in place in the original text, so
 // comments, order and every other byte stay as they were (no sed, no re-dump).
 import { isScalar, parseDocument } from 'yaml';
-import { RescueError } from '../errors.js';
+import { RescueError } from '../../errors.js';
 
 export interface KubeconfigUser {
   index: number;

@@ -5,9 +5,9 @@
 // deletion and pod restart that make vcluster generate a fresh pki.
 import { renameSync } from 'node:fs';
 import { posix } from 'node:path';
-import { RescueError } from '../errors.js';
-import type { Host } from '../host/host.js';
-import { createBackup } from './backup.js';
+import { RescueError } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import { createBackup } from '../archive/backup.js';
 
 /** Where vcluster/k0s persist the pki on the data volume, relative to the volume. */
 export const PERSISTED_PKI = ['k0s/pki', 'pki', 'server/tls'];

@@ -1,7 +1,7 @@
 // What `renew --all` could not renew, and why: each expected certificate it
 // cannot renew is listed in the plan and named in the error the run ends with
 // (exit 3), so a run never exits 0 while a certificate stays expired.
-import { RescueError } from '../errors.js';
+import { RescueError } from '../../errors.js';
 import type { RenewPlan } from './renew-plan.js';
 
 export interface NotRenewed {

@@ -3,7 +3,7 @@
 // Format: MAGIC | salt(16) | iv(12) | ciphertext | tag(16).
 import { createCipheriv, createDecipheriv, DecipherGCM, randomBytes, scryptSync } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
-import { RescueError } from '../errors.js';
+import { RescueError } from '../../errors.js';
 
 export const ENCRYPTION_MAGIC = Buffer.from('RESCUE-KIT-AES256GCM-1\n');
 const SALT = 16;

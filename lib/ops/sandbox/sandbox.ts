@@ -2,22 +2,16 @@
 // own library, with valid CAs and leaves that expired: the demo's patient and
 // the tests' second fixture. Pure: returns files; the caller writes them.
 import { KeyObject } from 'node:crypto';
-import { CERTIFICATE_AUTHORITIES, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, sansFor, SERVICE_ACCOUNT_KEY } from '../catalogue/kubeadm.js';
-import { Certificate } from '../pki/certificate.js';
-import { parseUsages } from '../pki/extensions.js';
-import { exportPrivateKeyPem, generateKey, KeySpec, publicKeyOf } from '../pki/keys.js';
-import { issueCertificate, Signer } from '../pki/sign.js';
-import { classifyHosts, emptySans } from '../pki/san.js';
+import { CERTIFICATE_AUTHORITIES, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, sansFor, SERVICE_ACCOUNT_KEY } from '../../catalogue/kubeadm.js';
+import { Certificate } from '../../pki/certificate.js';
+import { parseUsages } from '../../pki/extensions.js';
+import { exportPrivateKeyPem, generateKey, KeySpec, publicKeyOf } from '../../pki/keys.js';
+import { issueCertificate, Signer } from '../../pki/sign.js';
+import { classifyHosts, emptySans } from '../../pki/san.js';
 import { kubeconfigYaml, manifestsFor } from './sandbox-files.js';
+import type { TreeFile } from '../../host/tree.js';
+export type { TreeFile };
 
-export interface TreeFile {
-  /** Path relative to the root, no leading slash. */
-  path: string;
-  data?: string | Buffer;
-  mode?: number;
-  /** For symlinks: the link target (absolute, as the kubelet writes it). */
-  symlink?: string;
-}
 
 export interface SandboxOptions {
   now: Date;

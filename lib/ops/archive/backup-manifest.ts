@@ -1,7 +1,7 @@
 // The manifest stored inside every backup: what was archived (path, type,
 // sha256, size, mode, owner, link target), from where, by whom, and the
 // `check` report at backup time. Restore trusts nothing it does not list.
-import type { CheckReport } from './check.js';
+import type { CheckReport } from '../inventory/check.js';
 
 export const MANIFEST_PATH = 'rescue-kit/manifest.json';
 export const SNAPSHOT_PATH = 'rescue-kit/etcd-snapshot.db';

@@ -3,14 +3,14 @@
 // still verifies: its issuer name and AKI match the renewed CA exactly. The
 // Plan has the same shape as a leaf renewal, so backup, journal, restart,
 // health and rollback are the same code.
-import { CERTIFICATE_AUTHORITIES, CaName, RESTART_ORDER } from '../catalogue/kubeadm.js';
-import { RescueError } from '../errors.js';
-import type { Host } from '../host/host.js';
-import { keyMatchesCertificate } from '../pki/verify.js';
-import { identityDifferences, renewalTemplate } from '../pki/renewal.js';
-import { issueCertificate } from '../pki/sign.js';
-import { Inventory } from './discover.js';
-import { Component, fileChange, kubeconfigCaDataChanges, RenewPlan } from './renew-plan.js';
+import { CERTIFICATE_AUTHORITIES, CaName, RESTART_ORDER } from '../../catalogue/kubeadm.js';
+import { RescueError } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import { keyMatchesCertificate } from '../../pki/verify.js';
+import { identityDifferences, renewalTemplate } from '../../pki/renewal.js';
+import { issueCertificate } from '../../pki/sign.js';
+import { Inventory } from '../inventory/discover.js';
+import { Component, fileChange, kubeconfigCaDataChanges, RenewPlan } from '../renewal/renew-plan.js';
 
 /** Which components read each CA certificate (and so must restart to load the renewed one). */
 const READERS: Record<CaName, Component[]> = {
