@@ -45,10 +45,10 @@ export function loadCaConfig(text: string, file = 'ca-config.json'): CaConfig {
       ...(json.signing.default ? [['default', json.signing.default] as [string, SigningProfileJson]] : []),
       ...Object.entries(json.signing.profiles ?? {}),
     ];
-    const resolved = new Map<string, SigningProfile>();
+    const resolved = new Map<string, SigningProfile | RescueError>();
     for (const [name, profileJson] of entries) {
       const at = name === 'default' ? '/signing/default' : `/signing/profiles/${name}`;
-      resolved.set(name, resolveProfile(name, profileJson, json.signing.default, at));
+      resolved.set(name, resolveProfile(name, profileJson, at));
       for (const field of UNSUPPORTED_PROFILE_FIELDS) {
         if (field in profileJson) warnings.push(`${at}/${field} is ignored by rescue-kit`);
       }
@@ -67,25 +67,35 @@ export function loadCaConfig(text: string, file = 'ca-config.json'): CaConfig {
             file,
           });
         }
+        // A default with only an expiry (seed 004, the hard way) is a valid config that cannot sign by itself.
+        if (profile instanceof RescueError) throw profile.inFile(file);
         return profile;
       },
     };
   });
 }
 
-function resolveProfile(name: string, json: SigningProfileJson, fallback: SigningProfileJson | undefined, at: string): SigningProfile {
-  // cfssl: a profile without expiry/usages inherits the default's.
-  const expiry = json.expiry ?? fallback?.expiry;
-  const usageList = json.usages ?? fallback?.usages;
+/**
+ * cfssl's rules, checked against its binary: every profile needs its own "expiry" (none is inherited
+ * from the default); a named profile needs "usages"; the default may have none — such a config loads,
+ * and signing with the default is refused (cfssl: "no key usage available"), so that error is returned
+ * here for profile() to throw only when the default is actually used.
+ */
+function resolveProfile(name: string, json: SigningProfileJson, at: string): SigningProfile | RescueError {
+  const expiry = json.expiry;
+  const usageList = json.usages;
   if (!expiry) {
-    throw new RescueError('INVALID_CONFIG', `${at}: no "expiry" (and none in signing.default)`, { hint: 'add e.g. "expiry": "8760h"' });
+    throw new RescueError('INVALID_CONFIG', `${at}: no "expiry" (cfssl: "empty expiry string"; it is not taken from signing.default)`, { hint: 'add e.g. "expiry": "8760h"' });
   }
   if (!usageList || usageList.length === 0) {
-    throw new RescueError('INVALID_CONFIG', `${at}: no "usages"`, { hint: 'add e.g. "usages": ["signing", "key encipherment", "server auth"]' });
+    if (name === 'default') {
+      return new RescueError('INVALID_CONFIG', `${at} has no "usages": it cannot sign (cfssl: "no key usage available")`, { hint: 'pass --profile with a profile that lists usages (e.g. --profile kubernetes), or add "usages" to signing.default' });
+    }
+    throw new RescueError('INVALID_CONFIG', `${at}: no "usages" (cfssl: "invalid configuration")`, { hint: 'add e.g. "usages": ["signing", "key encipherment", "server auth"]' });
   }
   // Name the JSON path of the field at fault (the profile's, or the default's it inherits).
   const prefixed = <T>(field: string, fn: () => T): T => {
-    const where = field in json ? `${at}/${field}` : `/signing/default/${field}`;
+    const where = `${at}/${field}`;
     try {
       return fn();
     } catch (error) {

@@ -43,7 +43,11 @@ export function csrRequestFromJson(json: CsrJson): CsrRequest {
   }
   const hosts = (json.hosts ?? []).map((host) => host.trim());
   const sans = classifyHosts(json.hosts ?? []);
-  // cfssl: no key block means ECDSA P-256; we also default a bare {"algo":"rsa"} to 2048 instead of failing.
+  // cfssl: no key block means ECDSA P-256, {"algo":"ecdsa"} means P-256; a bare {"algo":"rsa"} it refuses
+  // ("RSA key is too weak"), and so do we, saying what to write instead of guessing a size.
+  if (json.key?.algo === 'rsa' && json.key.size === undefined) {
+    throw new RescueError('INVALID_KEY', '/key: "algo": "rsa" needs a "size" (cfssl refuses it too)', { hint: 'write "key": {"algo": "rsa", "size": 2048} (or 3072, 4096)' });
+  }
   const key = validateKeySpec(json.key ?? DEFAULT_KEY_SPEC);
   const request: CsrRequest = { subject, hosts, sans, key };
   if (json.ca) {
