@@ -4,14 +4,12 @@
 // (every other byte of each kubeconfig, the rest of the tree), the dry run,
 // the kubelet's rotated cert + symlink, and rollback byte for byte.
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseCertificates } from '../lib/pki/certificate.js';
 import { fixtureRoot, FIXTURES, tempDir } from './helpers/env.js';
-import { freePort } from './helpers/etcd.js';
+import { kubectlGetRaw, SServer, startSServer } from './helpers/tls.js';
 import {
   cli,
   DAY_MS,
@@ -274,57 +272,6 @@ describe('renew --dry-run changes nothing and prints no key material', function 
 });
 
 // ---------------------------------------------------------------------------
-
-interface SServer {
-  port: number;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** openssl s_server on 127.0.0.1 requiring a client cert from caFile; resolves when it accepts TCP. */
-async function startSServer(cert: string, key: string, caFile: string): Promise<SServer> {
-  const port = await freePort();
-  const child = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', key, '-CAfile', caFile, '-Verify', '1', '-verify_return_error', '-www', '-quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (chunk) => (text += chunk));
-  child.stderr!.on('data', (chunk) => (text += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const server: SServer = {
-    port,
-    child,
-    output: () => text,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`s_server exited: ${text}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return server;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await server.stop();
-  throw new Error(`s_server did not listen on ${port}: ${text}`);
-}
-
-async function kubectlGetRaw(kubeconfig: string, port: number) {
-  const result = await execa('kubectl', ['--kubeconfig', kubeconfig, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', 'kubernetes', '--request-timeout', '10s', 'get', '--raw', '/'], {
-    reject: false,
-    timeout: 30_000,
-    env: { HOME: tempDir('rk-kubectl-home-') },
-  });
-  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
-}
 
 describe('real TLS: the renewed apiserver cert and admin.conf against each other (openssl s_server + kubectl)', function () {
   this.timeout(60_000);

@@ -65,6 +65,8 @@ export interface KubeconfigSpec {
 
 const SERVER = ['signing', 'key encipherment', 'server auth'];
 const CLIENT = ['signing', 'key encipherment', 'client auth'];
+/** What every kubeconfig's client certificate is for (kubeadm writes the same for each). */
+export const KUBECONFIG_CLIENT_USAGES: readonly string[] = CLIENT;
 const PEER = ['signing', 'key encipherment', 'server auth', 'client auth'];
 const none = () => [];
 /** Before 1.29 the admin identities were system:masters; 1.29 moved them to kubeadm:cluster-admins. */

@@ -154,6 +154,7 @@ export function buildProgram(): Command {
       .option('--reuse-key', 'keep each existing key (default)')
       .option('--new-key', 'generate new keys (same algorithm and size)')
       .option('--add-san <san>', 'add a SAN to renewed server certificates (repeatable, or comma-separated)', collect)
+      .option('--node-name <name>', 'the node a re-minted kubelet client cert is for (default: kubelet.conf\'s system:node:NAME)')
       .addOption(beyondCaOption())
       .option('--resume', 'finish an interrupted run instead of starting one')
       .addHelpText('after', '\nExit status: 0 renewed, 2 usage, 3 precondition (e.g. an interrupted run), 4 invalid input, 6 failed (the message says whether it was rolled back).'),

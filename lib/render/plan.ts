@@ -3,7 +3,7 @@ import type { RenewPlan } from '../ops/renewal/renew-plan.js';
 import { bold, table } from './text.js';
 
 export function renderPlan(plan: RenewPlan): string {
-  const rows = plan.items.map((item) => [item.name, item.ca, item.keyAction, item.before.notAfter.slice(0, 16).replace('T', ' '), item.after.notAfter.slice(0, 16).replace('T', ' '), item.differences.length ? item.differences.join('; ') : 'same subject/SANs/usages']);
+  const rows = plan.items.map((item) => [item.name, item.ca, item.keyAction, (item.before.notAfter.slice(0, 16).replace('T', ' ') || '(missing)'), item.after.notAfter.slice(0, 16).replace('T', ' '), item.differences.length ? item.differences.join('; ') : 'same subject/SANs/usages']);
   const lines = [bold('Plan'), table(['CERTIFICATE', 'CA', 'KEY', 'NOT AFTER (NOW)', 'NOT AFTER (NEW)', 'IDENTITY'], rows), ''];
   const notes = plan.items.flatMap((item) => item.notes.map((note) => `  ${item.name}: ${note}`));
   if (notes.length) lines.push('Kept as the old certificates say (kubeadm today would differ):', ...notes, '');

@@ -27,6 +27,7 @@ export interface RenewCommandOptions {
   newKey?: boolean;
   reuseKey?: boolean;
   addSan?: string[];
+  nodeName?: string;
   restart: RestartMode;
   timeout: string;
   apiserverUrl?: string;
@@ -54,7 +55,7 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
   // A failed run shows what it did and what was put back, never a "Renewed" table or an undo line.
   if (plan && report.ok) {
     say(bold('\nRenewed'));
-    say(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter, item.after.notAfter])));
+    say(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter || '(missing)', item.after.notAfter])));
   }
   if (report.steps.length) {
     say(bold('\nRestart and health'));
@@ -77,6 +78,7 @@ export async function renew(names: string[], options: RenewCommandOptions): Prom
       newKey: Boolean(options.newKey),
       addSans: options.addSan?.length ? classifyHosts(options.addSan.flatMap((entry) => entry.split(','))) : undefined,
       beyondCa: options.beyondCa,
+      nodeName: options.nodeName,
     }),
   );
 }

@@ -3,8 +3,7 @@
 // every file write it takes — pki files, kubeconfig values edited in place,
 // the kubelet's rotated cert and symlink — plus the restart order.
 // Nothing here writes: apply.ts does, after a backup and a journal.
-import { createHash, KeyObject } from 'node:crypto';
-import { posix } from 'node:path';
+import { KeyObject } from 'node:crypto';
 import { caSpec, CaName, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../../catalogue/kubeadm.js';
 import { isRescueError, RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
@@ -13,30 +12,18 @@ import { describeKey, exportPrivateKeyPem, generateKey } from '../../pki/keys.js
 import { identityDifferences, renewalTemplate } from '../../pki/renewal.js';
 import { emptySans, SubjectAltNames } from '../../pki/san.js';
 import { issueCertificate } from '../../pki/sign.js';
-import { keyMatchesCertificate } from '../../pki/verify.js';
-import { Inventory, InventoryItem, KUBERNETES_DIR, PKI_DIR } from '../inventory/discover.js';
+import { isIssuedBy, keyMatchesCertificate } from '../../pki/verify.js';
+import { Inventory, InventoryItem, KUBELET_PKI_DIR, PKI_DIR } from '../inventory/discover.js';
+
+/** The kubelet's serving certificate (self-signed by the kubelet unless serverTLSBootstrap). */
+export const KUBELET_SERVING_CERT = `${KUBELET_PKI_DIR}/kubelet.crt`;
 import { NotRenewed, notRenewedFrom } from './not-renewed.js';
-import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from '../inventory/kubeconfig.js';
+import { kubeletNodeName, remintKubeletClient, remintReason } from './kubelet-remint.js';
+import { currentFingerprint, FileChange, fileChange, kubeconfigChanges } from './file-changes.js';
+export { currentFingerprint, fileChange, kubeconfigCaDataChanges, modeFor } from './file-changes.js';
+export type { FileChange } from './file-changes.js';
 
 export type Component = (typeof RESTART_ORDER)[number];
-
-export interface FileChange {
-  hostPath: string;
-  /** 'delete' removes the file (ca rotate's finish phase drops the old CA pair). */
-  kind: 'file' | 'symlink' | 'delete';
-  /** New bytes (never serialised: may hold a private key). */
-  data?: Buffer;
-  /** New symlink target. */
-  target?: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** sha256 of the current file (undefined: new file); for symlinks, of the current target text. */
-  beforeSha256?: string;
-  afterSha256: string;
-  holdsPrivateKey: boolean;
-  reason: string;
-}
 
 export interface CertificateSummary {
   subject: string;
@@ -83,9 +70,9 @@ export interface RenewOptions {
   beyondCa?: 'cap' | 'refuse';
   /** What kubeconfigs' certificate-authority-data should hold (default: the cluster CA). A rotation passes old+new. */
   caBundlePem?: string;
+  /** The node a re-minted kubelet client cert is for (default: kubelet.conf's user system:node:NAME). */
+  nodeName?: string;
 }
-
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 function summary(certificate: Certificate): CertificateSummary {
   const { dns, ips, emails, uris } = certificate.sans;
@@ -111,11 +98,13 @@ export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'n
       ? renewableNames(99)
       : inventory.items.filter((item) => item.caName && item.certificate?.value).map((item) => item.name);
   const present = inventory.items.filter((item) => (item.expected || inventory.layout !== 'kubeadm') && known.includes(item.name) && item.certificate).map((item) => item.name);
-  if (options.all && inventory.layout === 'kubeadm') return known.filter((name) => inventory.items.some((item) => item.name === name && item.expected));
+  // The kubelet's own serving cert (self-signed, or CA-signed with serverTLSBootstrap): kubeadm never renews it.
+  const kubeletServing = inventory.items.some((item) => item.name === KUBELET_SERVING_CERT && item.certificate?.value) ? [KUBELET_SERVING_CERT] : [];
+  if (options.all && inventory.layout === 'kubeadm') return [...known.filter((name) => inventory.items.some((item) => item.name === name && item.expected)), ...kubeletServing];
   if (options.all) return known.filter((name) => present.includes(name));
   if (options.names.length === 0) throw new RescueError('USAGE', 'say what to renew: --all, or names', { hint: `names: ${known.join(', ')}` });
   for (const name of options.names) {
-    if (!known.includes(name)) throw new RescueError('USAGE', `unknown certificate "${name}"`, { hint: `names: ${known.join(', ')}` });
+    if (!known.includes(name) && !kubeletServing.includes(name)) throw new RescueError('USAGE', `unknown certificate "${name}"`, { hint: `names: ${known.join(', ')}` });
   }
   return [...new Set(options.names)];
 }
@@ -170,16 +159,20 @@ export async function buildRenewPlan(host: Host, inventory: Inventory, options: 
 }
 
 async function planRenewal(host: Host, inventory: Inventory, name: string, options: RenewOptions, { now, facts, minor }: PlanContext): Promise<PlannedRenewal> {
-  const item = inventory.items.find((entry) => entry.name === name && (entry.expected || inventory.layout !== 'kubeadm'));
+  const item = inventory.items.find((entry) => entry.name === name && (entry.expected || inventory.layout !== 'kubeadm' || name === KUBELET_SERVING_CERT));
   const old = item?.certificate?.value;
   if (!item || !item.certificate) {
     throw new RescueError('FILE_NOT_FOUND', `${name} is missing on this host: there is no certificate to renew`, { hint: 'restore it from a backup (rescue-kit restore), or recreate it with kubeadm init phase certs' });
   }
+  if (!old && remintReason(item)) return planKubeletRemint(host, inventory, item, options, now);
   if (!old) {
     // Embedded: the kubeconfig itself is the problem (bad YAML, no user with a client cert), not a PEM file.
     throw new RescueError(item.certificate.embedded ? 'INVALID_CONFIG' : 'INVALID_PEM', `${name}: ${item.certificate.error}`, { file: item.certificate.hostPath, hint: 'restore the file from a backup (rescue-kit restore)' });
   }
-  const issuer = signerFor(inventory, item);
+  // No CA on this host signed it (the kubelet's serving cert: self-signed, or signed by a throwaway CA whose key
+  // the kubelet discarded): it is re-signed by its own key, which is what the kubelet itself would make.
+  const selfSigned = !item.caName && name === KUBELET_SERVING_CERT;
+  const issuer = selfSigned ? undefined : signerFor(inventory, item);
   const key = await keyFor(item, old, options.newKey);
   const authority = inventory.authorities.find((ca) => ca.name === item.caName);
   const isServer = old.extKeyUsage.includes('server auth');
@@ -194,7 +187,7 @@ async function planRenewal(host: Host, inventory: Inventory, name: string, optio
       before: summary(old),
       after: summary(certificate),
       differences: identityDifferences(old, certificate),
-      notes: kubeadmNotes(name, old, facts, minor),
+      notes: [...kubeadmNotes(name, old, facts, minor), ...(selfSigned && !isIssuedBy(old, old) ? [`was signed by the kubelet's throwaway CA (${old.issuerText}); now self-signed by its own key, as the kubelet makes it`] : [])],
     },
     changes: [],
     warnings: warnings.map((warning) => `${name}: ${warning}`),
@@ -211,14 +204,40 @@ async function planRenewal(host: Host, inventory: Inventory, name: string, optio
     if (kubeconfigSpec.component !== 'admin') part.components.push(kubeconfigSpec.component);
     part.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
   } else {
-    // A PEM from a scanned folder: rewrite it in place (cert and key together when they share the file).
-    part.components.push(...folderComponents([item.certificate.hostPath]));
+    // A PEM from a scanned folder (or the kubelet's serving cert): rewrite it in place (cert and key together when they share the file).
+    part.components.push(...(name === KUBELET_SERVING_CERT ? (['kubelet'] as Component[]) : folderComponents([item.certificate.hostPath])));
     const keyPem = exportPrivateKeyPem(key.key);
     const combined = item.key?.hostPath === item.certificate.hostPath;
     part.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(combined ? certificate.pem + keyPem : certificate.pem), combined, `${name}: new certificate`));
     if (key.fresh && !combined) part.changes.push(fileChange(host, item.key?.hostPath ?? item.certificate.hostPath.replace(/\.(crt|pem|cert)$/, '.key'), Buffer.from(keyPem), true, `${name}: new key`));
   }
   return part;
+}
+
+/** kubelet.conf with its client cert gone: a new one for the node, written where kubelet.conf expects it. */
+async function planKubeletRemint(host: Host, inventory: Inventory, item: InventoryItem, options: RenewOptions, now: Date): Promise<PlannedRenewal> {
+  const reason = remintReason(item)!;
+  const issuer = signerFor(inventory, item);
+  const nodeName = kubeletNodeName(inventory, item, options.nodeName);
+  const minted = await remintKubeletClient(item, nodeName, issuer, { durationMs: options.durationMs, now, beyondCa: options.beyondCa });
+  const authority = inventory.authorities.find((ca) => ca.name === item.caName);
+  const missing: CertificateSummary = { subject: '', issuer: '', sans: [], notBefore: '', notAfter: '', serial: '', key: 'none' };
+  return {
+    item: {
+      name: item.name,
+      kind: item.kind,
+      ca: item.caName ?? 'ca',
+      keyAction: 'new',
+      before: missing,
+      after: summary(minted.certificate),
+      differences: [],
+      notes: [`re-minted: the old cert was missing (${reason}); new client cert for node ${nodeName} (system:node:${nodeName}, O=system:nodes)`],
+    },
+    changes: kubeconfigChanges(host, inventory, item, minted.certificate, { key: minted.key, fresh: true }, now, options.caBundlePem),
+    warnings: minted.warnings.map((warning) => `${item.name}: ${warning}`),
+    components: ['kubelet'],
+    inputs: [authority?.certificate, authority?.key],
+  };
 }
 
 /** Remember the fingerprint of a file the plan read but will not write (its own file when embedded). */
@@ -274,120 +293,6 @@ async function keyFor(item: InventoryItem, old: Certificate, newKey: boolean): P
   }
   const { algo, size } = describeKey(old.publicKey);
   return { key: await generateKey({ algo, size }), fresh: true };
-}
-
-function statOf(host: Host, hostPath: string) {
-  const stats = host.lstat(hostPath);
-  return stats ? { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid } : undefined;
-}
-
-/** The most a renewed file may be readable: a key by its owner only, anything else by all but writable by the owner only. */
-const MODE_CEILING = { key: 0o600, public: 0o644 } as const;
-
-/**
- * The mode a rewritten file gets: the old file's mode, never more than 0600 for a key or 0644 for anything
- * else (a 0400 key stays 0400, a 0777 cert becomes 0644), and those defaults for a new file — whatever the
- * umask, since the writer sets the mode exactly.
- */
-export function modeFor(oldMode: number | undefined, holdsPrivateKey: boolean): number {
-  const ceiling = holdsPrivateKey ? MODE_CEILING.key : MODE_CEILING.public;
-  if (oldMode === undefined) return ceiling;
-  const kept = oldMode & ceiling;
-  // An unreadable-to-owner mode (0000, 0200) would lock the component out of its own file.
-  return kept & 0o400 ? kept : ceiling;
-}
-
-/**
- * What the plan and the journal fingerprint a path by: the sha256 of its bytes (following links), or for a
- * symlink step the sha256 of the path it resolves to. Checked again under the lock before the first write.
- */
-export function currentFingerprint(host: Host, hostPath: string, kind: FileChange['kind']): string | undefined {
-  if (kind === 'symlink') return host.lstat(hostPath) ? sha256(host.resolveLinks(hostPath) ?? '') : undefined;
-  const current = host.read(hostPath);
-  return current ? sha256(current) : undefined;
-}
-
-/**
- * A file write (or, without data, a deletion), with the before/after fingerprints and the mode to keep.
- * A path that is a symlink (apiserver.crt -> apiserver-2020.crt) is written through: the file it points to
- * gets the new bytes and the link stays a link, as the operator set it up.
- */
-export function fileChange(host: Host, hostPath: string, data: Buffer | undefined, holdsPrivateKey: boolean, reason: string): FileChange {
-  const resolved = data && host.lstat(hostPath)?.isSymbolicLink() ? host.resolveLinks(hostPath) : undefined;
-  const path = resolved ?? hostPath;
-  const stats = statOf(host, path);
-  return {
-    hostPath: path,
-    kind: data ? 'file' : 'delete',
-    data,
-    mode: modeFor(stats?.mode, holdsPrivateKey),
-    uid: stats?.uid ?? 0,
-    gid: stats?.gid ?? 0,
-    beforeSha256: currentFingerprint(host, path, 'file'),
-    afterSha256: data ? sha256(data) : '',
-    holdsPrivateKey,
-    reason: resolved ? `${reason} (written through the symlink ${hostPath})` : reason,
-  };
-}
-
-/** Every kubeconfig's certificate-authority-data pointed at caPem (ca renew, ca rotate). */
-export function kubeconfigCaDataChanges(host: Host, caPem: string, reason: string): FileChange[] {
-  return KUBECONFIGS.flatMap((spec) => {
-    const file = `${KUBERNETES_DIR}/${spec.name}`;
-    const text = host.read(file)?.toString();
-    const patched = text === undefined ? undefined : withCaData(text, caPem, host.real(file));
-    return patched ? [fileChange(host, file, Buffer.from(patched), text!.includes('client-key-data'), `${spec.name}: ${reason}`)] : [];
-  });
-}
-
-function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date, caBundlePem?: string): FileChange[] {
-  const file = `${KUBERNETES_DIR}/${item.name}`;
-  const text = host.read(file)!.toString();
-  const { document, view } = parseKubeconfig(text, host.real(file));
-  const user = view.currentUser!;
-  const caPem = caBundlePem ?? inventory.authorities.find((authority) => authority.name === 'ca')!.certificate!.value!.pem;
-  const keyPem = exportPrivateKeyPem(key.key);
-  const changes: FileChange[] = [];
-  // Refresh the CA data too: kubeadm leaves it stale after a CA change.
-  const edits: ScalarEdit[] = view.clustersWithCaData.map((index) => ({ path: clusterCaField(index), value: base64(caPem) }));
-  if (user.certData) {
-    edits.push({ path: userField(user.index, 'client-certificate-data'), value: base64(certificate.pem) });
-    if (key.fresh) edits.push({ path: userField(user.index, 'client-key-data'), value: base64(keyPem) });
-  } else if (user.certFile) {
-    const resolve = (ref: string) => (ref.startsWith('/') ? ref : posix.join(posix.dirname(file), ref));
-    const certPath = resolve(user.certFile);
-    const keyPath = user.keyFile ? resolve(user.keyFile) : undefined;
-    const link = host.lstat(certPath);
-    if (certPath === keyPath && link?.isSymbolicLink()) {
-      // The kubelet's way: a new kubelet-client-<time>.pem (cert + key) and the "current" symlink moved to it.
-      const stamp = now.toISOString().slice(0, 19).replace(/[T:]/g, '-');
-      const rotated = `${posix.dirname(certPath)}/kubelet-client-${stamp}.pem`;
-      const combined = Buffer.from(certificate.pem + keyPem);
-      changes.push({ ...fileChange(host, rotated, combined, true, `${item.name}: new kubelet client cert`), mode: 0o600 });
-      changes.push({
-        hostPath: certPath,
-        kind: 'symlink',
-        target: rotated,
-        mode: 0o777,
-        uid: link.uid,
-        gid: link.gid,
-        beforeSha256: currentFingerprint(host, certPath, 'symlink'),
-        afterSha256: sha256(rotated),
-        holdsPrivateKey: false,
-        reason: `${item.name}: point kubelet-client-current.pem at the new cert`,
-      });
-    } else if (certPath === keyPath) {
-      changes.push(fileChange(host, certPath, Buffer.from(certificate.pem + keyPem), true, `${item.name}: new client cert + key`));
-    } else {
-      changes.push(fileChange(host, certPath, Buffer.from(certificate.pem), false, `${item.name}: new client cert`));
-      if (key.fresh && keyPath) changes.push(fileChange(host, keyPath, Buffer.from(keyPem), true, `${item.name}: new client key`));
-    }
-  }
-  if (edits.length) {
-    const patched = patchKubeconfig(text, edits, host.real(file), document);
-    if (patched !== text) changes.unshift(fileChange(host, file, Buffer.from(patched), Boolean(user.certData), `${item.name}: embedded client cert${key.fresh ? ' + key' : ''}, CA data`));
-  }
-  return changes;
 }
 
 function clusterFacts(inventory: Inventory): ClusterFacts | undefined {
