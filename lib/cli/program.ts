@@ -44,8 +44,9 @@ export function buildProgram(): Command {
     ca
       .command('renew')
       .description('re-issue CA certificates with the same key (existing leaves keep verifying); kubeconfig CA data refreshed')
-      .argument('[names...]', 'ca, front-proxy-ca, etcd-ca')
-      .option('--all', 'all three kubeadm CAs')
+      .argument('[names...]', 'ca, front-proxy-ca, etcd-ca (with --path: CA files of the folder, e.g. ca.pem)')
+      .option('--all', 'all three kubeadm CAs (with --path: every CA in the folder whose key is there)')
+      .option('--path <dir>', 'a folder of PEMs (binary install, seed 004): its CAs, found by CA:TRUE, and its *.kubeconfig CA data')
       .option('--validity <duration>', 'new validity', '10y'),
     'how to restart the components that read the CA',
   ).action(async (names, options) => (await import('./commands/renew.js')).caRenew(names, options));

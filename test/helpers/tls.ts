@@ -48,8 +48,8 @@ export async function startSServer(cert: string, key: string, caFile: string): P
   throw new Error(`s_server did not listen on ${port}: ${text}`);
 }
 
-export async function kubectlGetRaw(kubeconfig: string, port: number) {
-  const result = await execa('kubectl', ['--kubeconfig', kubeconfig, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', 'kubernetes', '--request-timeout', '10s', 'get', '--raw', '/'], {
+export async function kubectlGetRaw(kubeconfig: string, port: number, serverName = 'kubernetes') {
+  const result = await execa('kubectl', ['--kubeconfig', kubeconfig, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', serverName, '--request-timeout', '10s', 'get', '--raw', '/'], {
     reject: false,
     timeout: 30_000,
     env: { HOME: tempDir('rk-kubectl-home-') },

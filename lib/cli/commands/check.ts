@@ -9,6 +9,7 @@ import { renderReport } from '../../render/check.js';
 export { renderReport };
 import { discover } from '../../ops/inventory/discover.js';
 import { prometheusText } from '../../ops/inventory/prometheus.js';
+import { nextStep } from '../../ops/inventory/next-step.js';
 import { printJson, say } from '../output.js';
 import { mkdirSync } from 'node:fs';
 
@@ -34,12 +35,12 @@ export async function check(options: CheckOptions): Promise<void> {
   if (options.json) printJson(report);
   else {
     process.stdout.write(renderReport(report));
-    sayNextStep(report);
+    sayNextStep(report, options.path);
   }
   process.exitCode = checkExitCode(report);
 }
 
-export function sayNextStep(report: CheckReport): void {
-  if (checkExitCode(report) === 0) return;
-  say(report.layout === 'kubeadm' ? 'next: rescue-kit backup, then rescue-kit renew --all --dry-run' : `next: rescue-kit backup, then rescue-kit renew --path DIR --all --dry-run (layout: ${report.layout})`);
+export function sayNextStep(report: CheckReport, path?: string): void {
+  const next = nextStep(report, { path });
+  if (next) say(next.command ? `next: ${next.command}\n  (${next.why})` : `next: ${next.why}`);
 }

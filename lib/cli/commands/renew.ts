@@ -87,7 +87,7 @@ export async function renew(names: string[], options: RenewCommandOptions): Prom
 export async function caRenew(names: string[], options: RenewCommandOptions): Promise<void> {
   const host = createHost({ root: options.root });
   await planAndApply(host, options, `ca renew ${names.join(' ') || '--all'}`, async () =>
-    buildCaRenewPlan(host, discover(host), { names, all: Boolean(options.all), durationMs: parseDuration(options.validity, '--validity') }),
+    buildCaRenewPlan(host, discover(host, { path: options.path }), { names, all: Boolean(options.all), durationMs: parseDuration(options.validity, '--validity') }),
   );
 }
 

@@ -21,9 +21,11 @@ const READERS: Record<CaName, Component[]> = {
 
 export function buildCaRenewPlan(host: Host, inventory: Inventory, options: { names: string[]; all: boolean; durationMs: number }): RenewPlan {
   const now = host.now();
-  const known = CERTIFICATE_AUTHORITIES.map((ca) => ca.name as string);
-  const names = options.all ? known : options.names;
-  if (!names.length) throw new RescueError('USAGE', 'say which CA: --all, or ca, front-proxy-ca, etcd-ca');
+  // kubeadm's three CAs by name; a folder's (a binary install, seed 004) are its CA files, found by CA:TRUE.
+  const folder = inventory.layout !== 'kubeadm';
+  const known = folder ? inventory.authorities.map((ca) => ca.name) : CERTIFICATE_AUTHORITIES.map((ca) => ca.name as string);
+  const names = options.all ? (folder ? inventory.authorities.filter((ca) => ca.key?.value).map((ca) => ca.name) : known) : options.names.map((name) => (folder ? folderCaName(known, name) : name));
+  if (!names.length) throw new RescueError('USAGE', folder ? 'say which CA: --all, or CA files of the folder' : 'say which CA: --all, or ca, front-proxy-ca, etcd-ca', { hint: known.length ? `CAs: ${known.join(', ')}` : 'no CA certificate (CA:TRUE) was found there' });
   const plan: RenewPlan = { root: host.root, createdAt: now.toISOString(), items: [], changes: [], restart: [], warnings: [] };
   const components = new Set<Component>();
   for (const name of names) {
@@ -47,9 +49,19 @@ export function buildCaRenewPlan(host: Host, inventory: Inventory, options: { na
       differences: identityDifferences(old, certificate),
       notes: [],
     });
-    READERS[name as CaName].forEach((component) => components.add(component));
-    if (name === 'ca') plan.changes.push(...kubeconfigCaDataChanges(host, certificate.pem, 'certificate-authority-data -> renewed CA'));
+    (folder ? FOLDER_READERS : READERS[name as CaName]).forEach((component) => components.add(component));
+    // The kubeconfigs that trust this CA carry its certificate: refresh it (kubeadm's ca; a folder's *.kubeconfig signed by it).
+    const kubeconfigs = folder ? inventory.items.filter((item) => item.kind === 'kubeconfig' && item.caName === name).map((item) => item.name) : name === 'ca' ? undefined : [];
+    plan.changes.push(...kubeconfigCaDataChanges(host, certificate.pem, 'certificate-authority-data -> renewed CA', kubeconfigs));
   }
   plan.restart = RESTART_ORDER.filter((component) => components.has(component));
   return plan;
+}
+
+/** A binary install's control plane reads its CA (seed 004 restarts these three). */
+const FOLDER_READERS: Component[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+
+/** A CA named as given (ca.pem, or its path) among the folder's CAs. */
+function folderCaName(known: string[], given: string): string {
+  return known.find((name) => name === given || name.endsWith(`/${given.replace(/^\.\//, '')}`)) ?? given;
 }

@@ -3,7 +3,7 @@
 // broken chain, missing files, kubelet certs) — and a stable JSON form.
 import { keyMatchesCertificate, isIssuedBy } from '../../pki/verify.js';
 import { SubjectAltNames } from '../../pki/san.js';
-import { Inventory, InventoryItem } from './discover.js';
+import { Inventory, InventoryItem, kubeconfigFileOf } from './discover.js';
 
 export type Status = 'OK' | 'WARN' | 'EXPIRED' | 'NOT-YET-VALID' | 'MISSING' | 'UNREADABLE' | 'KEY-MISMATCH' | 'CHAIN-BROKEN';
 
@@ -73,7 +73,7 @@ function entryFor(item: InventoryItem, ca: InventoryItem | undefined, { now, war
   const problems: string[] = [];
   const certificate = item.certificate?.value;
   const isKubeconfig = item.kind === 'kubeconfig';
-  const kubeconfigFile = isKubeconfig ? `/etc/kubernetes/${item.name}` : undefined;
+  const kubeconfigFile = isKubeconfig ? kubeconfigFileOf(item) : undefined;
 
   if (!item.certificate) {
     statuses.push('MISSING');

@@ -224,6 +224,25 @@ function classifyScanned(host: Host, paths: string[], knownAuthorities: Inventor
   return { authorities, items: leaves };
 }
 
+/**
+ * A folder of PEMs (a binary install, seed 004; k0s): its certificates and CAs, matched by signature, and its
+ * `*.kubeconfig` files (embedded or referenced client certs), reported like kubeadm's kubeconfigs.
+ */
 function scanFolder(host: Host, directory: string) {
-  return classifyScanned(host, pemFilesUnder(host, directory), []);
+  const scanned = classifyScanned(host, pemFilesUnder(host, directory), []);
+  const kubeconfigs: InventoryItem[] = host
+    .list(directory)
+    .filter((name) => name.endsWith('.kubeconfig') && host.lstat(`${directory}/${name}`)?.isFile())
+    .map((name) => ({ name: `${directory}/${name}`, kind: 'kubeconfig' as const, expected: false, ...kubeconfigCredentials(host, `${directory}/${name}`) }));
+  for (const item of kubeconfigs) {
+    const certificate = item.certificate?.value;
+    const signer = certificate && scanned.authorities.find((ca) => ca.certificate?.value && isIssuedBy(certificate, ca.certificate.value));
+    if (signer) item.caName = signer.name;
+  }
+  return { authorities: scanned.authorities, items: [...scanned.items, ...kubeconfigs] };
+}
+
+/** The kubeconfig file an item stands for: kubeadm's by name under /etc/kubernetes, a folder's by its path. */
+export function kubeconfigFileOf(item: Pick<InventoryItem, 'name'>): string {
+  return item.name.startsWith('/') ? item.name : `${KUBERNETES_DIR}/${item.name}`;
 }

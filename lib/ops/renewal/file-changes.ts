@@ -7,7 +7,7 @@ import type { Host } from '../../host/host.js';
 import type { Certificate } from '../../pki/certificate.js';
 import { exportPrivateKeyPem } from '../../pki/keys.js';
 import { KUBECONFIGS } from '../../catalogue/kubeadm.js';
-import { Inventory, InventoryItem, KUBERNETES_DIR } from '../inventory/discover.js';
+import { Inventory, InventoryItem, KUBERNETES_DIR, kubeconfigFileOf } from '../inventory/discover.js';
 import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from '../inventory/kubeconfig.js';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -85,21 +85,21 @@ export function fileChange(host: Host, hostPath: string, data: Buffer | undefine
 }
 
 /** Every kubeconfig's certificate-authority-data pointed at caPem (ca renew, ca rotate). */
-export function kubeconfigCaDataChanges(host: Host, caPem: string, reason: string): FileChange[] {
-  return KUBECONFIGS.flatMap((spec) => {
-    const file = `${KUBERNETES_DIR}/${spec.name}`;
+export function kubeconfigCaDataChanges(host: Host, caPem: string, reason: string, files: string[] = KUBECONFIGS.map((spec) => `${KUBERNETES_DIR}/${spec.name}`)): FileChange[] {
+  return files.flatMap((file) => {
     const text = host.read(file)?.toString();
     const patched = text === undefined ? undefined : withCaData(text, caPem, host.real(file));
-    return patched ? [fileChange(host, file, Buffer.from(patched), text!.includes('client-key-data'), `${spec.name}: ${reason}`)] : [];
+    return patched ? [fileChange(host, file, Buffer.from(patched), text!.includes('client-key-data'), `${posix.basename(file)}: ${reason}`)] : [];
   });
 }
 
 export function kubeconfigChanges(host: Host, inventory: Inventory, item: InventoryItem, certificate: Certificate, key: { key: KeyObject; fresh: boolean }, now: Date, caBundlePem?: string): FileChange[] {
-  const file = `${KUBERNETES_DIR}/${item.name}`;
+  const file = kubeconfigFileOf(item);
   const text = host.read(file)!.toString();
   const { document, view } = parseKubeconfig(text, host.real(file));
   const user = view.currentUser!;
-  const caPem = caBundlePem ?? inventory.authorities.find((authority) => authority.name === 'ca')!.certificate!.value!.pem;
+  // The CA that signs the new client cert is the one the kubeconfig must trust (kubeadm's ca, or the folder's CA).
+  const caPem = caBundlePem ?? inventory.authorities.find((authority) => authority.name === (item.caName ?? 'ca'))!.certificate!.value!.pem;
   const keyPem = exportPrivateKeyPem(key.key);
   const changes: FileChange[] = [];
   // Refresh the CA data too: kubeadm leaves it stale after a CA change.

@@ -116,6 +116,13 @@ function folderComponents(paths: string[]): Component[] {
   return components;
 }
 
+/** Which control-plane component reads a binary install's kubeconfig, from its client cert's CN (workers' and kube-proxy's restart elsewhere). */
+function folderKubeconfigComponents(certificate: Certificate): Component[] {
+  const byCommonName: Record<string, Component> = { 'system:kube-controller-manager': 'kube-controller-manager', 'system:kube-scheduler': 'kube-scheduler' };
+  const component = byCommonName[certificate.commonName ?? ''];
+  return component ? [component] : [];
+}
+
 /** One certificate's share of a plan, merged only once all of it is built (so a failure leaves no half entry). */
 interface PlannedRenewal {
   item: RenewItem;
@@ -200,8 +207,9 @@ async function planRenewal(host: Host, inventory: Inventory, name: string, optio
     part.components.push(leafSpec.component);
     part.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(certificate.pem), false, `${name}: new certificate`));
     if (key.fresh) part.changes.push(fileChange(host, keyPathFor(item)!, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
-  } else if (kubeconfigSpec) {
-    if (kubeconfigSpec.component !== 'admin') part.components.push(kubeconfigSpec.component);
+  } else if (kubeconfigSpec || item.kind === 'kubeconfig') {
+    // kubeadm's by the catalogue; a folder's (*.kubeconfig of a binary install) by the component its client cert is for.
+    part.components.push(...(kubeconfigSpec ? (kubeconfigSpec.component === 'admin' ? [] : [kubeconfigSpec.component]) : folderKubeconfigComponents(old)));
     part.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
   } else {
     // A PEM from a scanned folder (or the kubelet's serving cert): rewrite it in place (cert and key together when they share the file).
