@@ -158,7 +158,8 @@ describe('renew killed (SIGKILL) at each failpoint: refuse, then rollback (all o
 
   for (const testCase of CASES) {
     const { fixture, newKey, point, branch, systemd } = testCase;
-    const rollbackArgs = systemd ? ['rollback', '--yes', '--restart', 'systemd', '--timeout', '5s'] : ['rollback', '--yes'];
+    // No --restart: a rollback restarts what the run restarted the way the run did (systemd here, from the journal).
+    const rollbackArgs = systemd ? ['rollback', '--yes', '--timeout', '5s'] : ['rollback', '--yes'];
     // The resume does not restart (the fake systemctl has no apiserver behind it to health-check).
     const resumeArgs = ['renew', '--resume', '--yes', '--restart', 'none'];
     it(`${fixture}${newKey ? ' --new-key' : ''}${systemd ? ' --restart systemd (fake)' : ''}: killed at ${point === 'last' ? 'commit:<last>' : point}, then ${[...(branch === 'rollback' ? rollbackArgs : resumeArgs)].join(' ')}`, async () => {

@@ -2,7 +2,7 @@
 // journal, write, restart in order, health-check, roll back on failure.
 import { ExitCode, RescueError } from '../../errors.js';
 import { createHost, Host } from '../../host/host.js';
-import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollBackInto, rollbackRun } from '../../ops/renewal/apply.js';
+import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollbackActions, rollBackInto, rollbackRun } from '../../ops/renewal/apply.js';
 import { createBackup, defaultBackupPath } from '../../ops/archive/backup.js';
 import { discover } from '../../ops/inventory/discover.js';
 import { acquireLock, interruptedRuns, listRuns, loadRun, refuseIfBusyOrInterrupted } from '../../ops/renewal/journal.js';
@@ -174,7 +174,9 @@ export interface RollbackCommandOptions {
   /** Restore this backup archive instead of a run's. */
   to?: string;
   list?: boolean;
-  restart: RestartMode;
+  dryRun?: boolean;
+  /** Default: the mode the run itself restarted with (recorded in its journal). */
+  restart?: RestartMode;
   timeout: string;
   yes?: boolean;
   json?: boolean;
@@ -211,6 +213,14 @@ export async function rollback(options: RollbackCommandOptions): Promise<void> {
   }
   const journalled = journal.steps.every((step) => step.before);
   say(`roll back run ${journal.runId} (${journal.command}, ${journal.phase}) ${journalled ? `from its journal (${journal.steps.length} files)` : `from ${journal.backup}`}`);
+  if (options.dryRun) {
+    // The plan of what would be put back: data on stdout, nothing written, the lock released.
+    unlock();
+    if (!journalled) return void process.stdout.write(`the whole backup ${journal.backup} would be restored (see: rescue-kit restore ${journal.backup} --dry-run --root ${options.root})\n`);
+    const actions = rollbackActions(host, loadRun(host, journal.runId));
+    if (options.json) return printJson({ runId: journal.runId, actions });
+    return void process.stdout.write(`${table(['ACTION', 'PATH', 'NOTE'], actions.map((entry) => [entry.action, entry.hostPath, entry.changedSinceRun ? 'changed since the run: saved into the run directory first' : '']))}\n`);
+  }
   try {
     await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
   } catch (error) {
@@ -225,7 +235,9 @@ export async function rollback(options: RollbackCommandOptions): Promise<void> {
       say(`current state saved: ${saved.archive}`);
     }
     const run = loadRun(host, journal.runId);
-    const result = await rollbackRun(host, run, { restart: options.restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
+    const restart = options.restart ?? (run.journal.restartMode as RestartMode | undefined) ?? 'none';
+    if (run.journal.restarted.length) say(`restarting what the run restarted (${run.journal.restarted.join(', ')}) with --restart ${restart}`);
+    const result = await rollbackRun(host, run, { restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
     if (result.problems.length) {
       process.exitCode = ExitCode.failedPartialChange;
       return say(red(`rollback incomplete: ${result.problems.slice(0, 5).join(', ')}`));

@@ -5,6 +5,7 @@
 import { KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from '../../catalogue/kubeadm.js';
+import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { Certificate, parseCertificate } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
@@ -101,11 +102,42 @@ function materialFromText<T>(hostPath: string, embedded: boolean, text: string, 
 }
 
 export function discover(host: Host, options: DiscoverOptions = {}): Inventory {
+  assertRootIsATree(host);
   const cluster = readManifests(host);
-  if (options.path) return { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) };
+  if (options.path) return found(host, options.path, { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) });
   const k0s = K0S_PKI_DIRS.find((dir) => host.list(dir).length > 0);
-  if (!host.lstat(PKI_DIR) && k0s) return { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) };
-  return { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) };
+  if (!host.lstat(PKI_DIR) && k0s) return found(host, k0s, { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) });
+  return found(host, KUBERNETES_DIR, { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) });
+}
+
+/**
+ * Pre-flight for every command that reads a tree: a --root that does not exist, or that is an
+ * etc/kubernetes itself (one level too deep, which would pass for a k0s pki/), is refused before
+ * anything is read or written, with the --root that was probably meant.
+ */
+function assertRootIsATree(host: Host): void {
+  if (!host.lstat('/')?.isDirectory()) {
+    throw new RescueError('NO_TREE', `--root ${host.root} does not exist (or is not a directory)`, { hint: 'pass the directory that holds etc/kubernetes (--root / on the host itself)' });
+  }
+  // kubeadm's own files (k0s keeps a pki/ too, but no apiserver.crt / front-proxy-ca.crt beside admin.conf or manifests/).
+  const kubeadmPki = ['/pki/apiserver.crt', '/pki/front-proxy-ca.crt'].some((path) => host.lstat(path));
+  const looksLikeEtcKubernetes = kubeadmPki && ['/admin.conf', '/manifests'].some((path) => host.lstat(path));
+  if (looksLikeEtcKubernetes && !host.lstat(KUBERNETES_DIR)) {
+    const parent = posix.basename(host.root) === 'kubernetes' && posix.basename(posix.dirname(host.root)) === 'etc' ? posix.dirname(posix.dirname(host.root)) : undefined;
+    throw new RescueError('NO_TREE', `--root ${host.root} looks like an etc/kubernetes directory itself (kubeadm's pki/ beside admin.conf or manifests/)`, {
+      hint: parent ? `did you mean --root ${parent}?` : 'pass the directory that holds etc/kubernetes, not etc/kubernetes itself',
+    });
+  }
+}
+
+/** An inventory with nothing in it is never "OK": say where nothing was found, and what to do. */
+function found(host: Host, where: string, inventory: Inventory): Inventory {
+  const anything = [...inventory.authorities, ...inventory.items].some((item) => item.certificate);
+  if (anything) return inventory;
+  const what = inventory.layout === 'folder' ? `no certificate (PEM) in ${host.real(where)}` : `no Kubernetes certificates under ${host.root}: no ${host.real(PKI_DIR)}, no kubeconfigs, no k0s pki`;
+  throw new RescueError('NO_TREE', what, {
+    hint: inventory.layout === 'folder' ? 'check --path (a host path under --root), e.g. --path /etc/kubernetes/pki' : 'check --root (it should hold etc/kubernetes), or put the tree back from a backup: rescue-kit restore BACKUP --root ROOT',
+  });
 }
 
 function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {

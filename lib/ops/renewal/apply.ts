@@ -387,24 +387,39 @@ function holdsBefore(host: Host, hostPath: string, before: BeforeState): boolean
   return stats.isFile() && (stats.mode & 0o7777) === before.mode && stats.size === before.size && sha256(readFileSync(host.real(hostPath))) === before.sha256;
 }
 
+export interface RollbackAction {
+  hostPath: string;
+  /** What the rollback does to this path: put the old bytes (or link) back, remove what the run created, or nothing. */
+  action: 'restore' | 'remove' | 'unchanged';
+  /** Someone changed it after the run: it is saved into the run's directory before being replaced. */
+  changedSinceRun: boolean;
+}
+
+/** What a rollback from the journal would do, path by path (rollback --dry-run prints it; putBackBefore does it). */
+export function rollbackActions(host: Host, run: Run): RollbackAction[] {
+  return run.journal.steps.map((step) => {
+    const before = step.before!;
+    if (holdsBefore(host, step.hostPath, before)) return { hostPath: step.hostPath, action: 'unchanged', changedSinceRun: false };
+    const stats = host.lstat(step.hostPath);
+    const changedSinceRun = Boolean(stats?.isFile() && sha256(readFileSync(host.real(step.hostPath))) !== step.afterSha256);
+    return { hostPath: step.hostPath, action: before.kind === 'absent' ? 'remove' : 'restore', changedSinceRun };
+  });
+}
+
 function putBackBefore(host: Host, run: Run) {
   const { journal } = run;
   const writes: EntryToWrite[] = [];
   const removals: string[] = [];
   const saved: string[] = [];
-  const restored: string[] = [];
-  journal.steps.forEach((step, index) => {
+  const actions = rollbackActions(host, run);
+  actions.forEach(({ action, changedSinceRun }, index) => {
+    if (action === 'unchanged') return;
+    const step = journal.steps[index]!;
     const before = step.before!;
-    if (holdsBefore(host, step.hostPath, before)) return;
-    restored.push(step.hostPath);
     // Changed by someone else after the run (neither the run's bytes nor the old ones): keep a copy first.
-    const stats = host.lstat(step.hostPath);
-    if (stats?.isFile()) {
-      const current = readFileSync(host.real(step.hostPath));
-      if (sha256(current) !== step.afterSha256) {
-        writes.unshift({ path: join(run.dir, 'replaced-by-rollback', String(index)), data: current, mode: 0o600 });
-        saved.push(step.hostPath);
-      }
+    if (changedSinceRun) {
+      writes.unshift({ path: join(run.dir, 'replaced-by-rollback', String(index)), data: readFileSync(host.real(step.hostPath)), mode: 0o600 });
+      saved.push(step.hostPath);
     }
     if (before.kind === 'absent') removals.push(step.hostPath);
     else if (before.kind === 'symlink') writes.push({ path: host.real(step.hostPath), linkTarget: before.target, mode: 0o777, uid: before.uid, gid: before.gid });
@@ -415,7 +430,7 @@ function putBackBefore(host: Host, run: Run) {
   for (const path of removals) rmSync(host.real(path), { force: true });
   for (const directory of new Set(removals.map((path) => dirname(host.real(path))))) fsyncDirectory(directory);
   const problems = journal.steps.filter((step) => !holdsBefore(host, step.hostPath, step.before!)).map((step) => step.hostPath);
-  return { restored, saved, problems };
+  return { restored: actions.filter((entry) => entry.action !== 'unchanged').map((entry) => entry.hostPath), saved, problems };
 }
 
 /** Finish an interrupted run: commit the staged files it had not written yet (restarts: restartInOrder). */

@@ -104,9 +104,29 @@ export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'n
   if (options.all) return known.filter((name) => present.includes(name));
   if (options.names.length === 0) throw new RescueError('USAGE', 'say what to renew: --all, or names', { hint: `names: ${known.join(', ')}` });
   for (const name of options.names) {
-    if (!known.includes(name) && !kubeletServing.includes(name)) throw new RescueError('USAGE', `unknown certificate "${name}"`, { hint: `names: ${known.join(', ')}` });
+    if (!known.includes(name) && !kubeletServing.includes(name)) throw new RescueError('USAGE', `unknown certificate "${name}"${didYouMean(name, [...known, ...kubeletServing])}`, { hint: `names: ${known.join(', ')}` });
   }
   return [...new Set(options.names)];
+}
+
+/** "did you mean apiserver-etcd-client?" for a typo, "did you mean --all?" for `renew all`. */
+function didYouMean(name: string, known: string[]): string {
+  if (['all', '-all', '*'].includes(name)) return ': did you mean --all?';
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+    for (let i = 1; i <= a.length; i++) {
+      let diagonal = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const above = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+        diagonal = above;
+      }
+    }
+    return row[b.length]!;
+  };
+  const [closest] = known.map((candidate) => ({ candidate, score: distance(name, candidate) })).sort((x, y) => x.score - y.score);
+  return closest && closest.score <= Math.max(2, Math.floor(name.length / 4)) ? `: did you mean ${closest.candidate}?` : '';
 }
 
 /** What a binary install restarts after its certs change (seed 004: systemctl restart kube-apiserver kube-controller-manager kube-scheduler). */

@@ -1,0 +1,98 @@
+// Pre-flight before any write: a --root that does not exist, is empty, holds
+// nothing recognisable, or is etc/kubernetes itself is refused (exit 3) with
+// the fix, and nothing is created under it. Typos get the close name. rollback
+// --dry-run shows what would be put back; a rollback leaves a file the kubelet
+// wrote after the run in place (it undoes the run, not the world).
+import { expect } from 'chai';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixtureRoot, tempDir } from './helpers/env.js';
+import { cli, fullListing, hostModes, listing, show } from './helpers/renew.js';
+
+const unattended = ['--restart', 'none', '--yes', '--no-etcd-backup'];
+
+describe('pre-flight: no recognisable tree under --root is exit 3, and nothing is created', function () {
+  this.timeout(60_000);
+
+  const cases: [string, () => string][] = [
+    ['a --root that does not exist', () => join(tempDir('rk-pre-'), 'missing')],
+    ['an empty --root', () => tempDir('rk-pre-empty-')],
+    [
+      'a --root with unrelated files',
+      () => {
+        const root = tempDir('rk-pre-other-');
+        mkdirSync(join(root, 'etc/nginx'), { recursive: true });
+        writeFileSync(join(root, 'etc/nginx/nginx.conf'), 'events {}');
+        return root;
+      },
+    ],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: check, renew --all --dry-run and renew --all --yes all exit 3`, async () => {
+      const root = make();
+      const before = existsSync(root) ? fullListing(root) : undefined;
+      for (const args of [['check'], ['renew', '--all', '--dry-run'], ['renew', '--all', ...unattended], ['backup', '--no-etcd']]) {
+        const run = await cli([...args, '--root', root]);
+        expect(run.exitCode, `${args.join(' ')}: ${show(run)}`).to.equal(3);
+        expect(run.stderr, args.join(' ')).to.match(/does not exist|no Kubernetes certificates under|nothing to back up/);
+        expect(run.stdout, `${args.join(' ')}: never an "OK" table`).to.not.match(/\bOK\b/);
+      }
+      expect(existsSync(root) ? fullListing(root) : undefined, 'nothing created').to.deep.equal(before);
+    });
+  }
+
+  it('--root ROOT/etc/kubernetes (one level too deep): "did you mean --root ROOT?", not a k0s layout', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const deep = join(root, 'etc/kubernetes');
+    const before = fullListing(root);
+    for (const args of [['check'], ['renew', '--all', '--dry-run'], ['renew', '--all', ...unattended]]) {
+      const run = await cli([...args, '--root', deep]);
+      expect(run.exitCode, show(run)).to.equal(3);
+      expect(run.stderr).to.include(`did you mean --root ${root}?`);
+    }
+    expect(fullListing(root)).to.deep.equal(before);
+  });
+
+  it('a typo gets the close name, `renew all` gets --all (exit 2)', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const typo = await cli(['renew', 'apiserver-etcd-clinet', '--dry-run', '--root', root]);
+    expect(typo.exitCode).to.equal(2);
+    expect(typo.stderr).to.match(/unknown certificate "apiserver-etcd-clinet": did you mean apiserver-etcd-client\?/);
+    const all = await cli(['renew', 'all', '--dry-run', '--root', root]);
+    expect(all.exitCode).to.equal(2);
+    expect(all.stderr).to.match(/did you mean --all\?/);
+  });
+});
+
+describe('rollback --dry-run, and a rollback that undoes only the run', function () {
+  this.timeout(60_000);
+
+  it('rollback --dry-run lists each path it would put back and changes nothing', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    hostModes(root);
+    const renew = await cli(['renew', '--all', '--new-key', ...unattended, '--root', root]);
+    expect(renew.exitCode, show(renew)).to.equal(0);
+    const after = fullListing(root);
+    const dry = await cli(['rollback', '--dry-run', '--root', root]);
+    expect(dry.exitCode, show(dry)).to.equal(0);
+    const rows = dry.stdout.split('\n').filter((line) => /^restore /.test(line));
+    expect(rows, dry.stdout).to.have.length(18);
+    expect(dry.stdout).to.match(/^restore +\/etc\/kubernetes\/pki\/apiserver\.key/m);
+    expect(fullListing(root), 'a dry run writes nothing (not even a lock)').to.deep.equal(after);
+  });
+
+  it('a cert the kubelet rotated after the run stays; the run\'s own files go back byte for byte', async () => {
+    const root = fixtureRoot('kubeadm-1.25-expired');
+    const before = listing(root);
+    const renew = await cli(['renew', '--all', ...unattended, '--root', root]);
+    expect(renew.exitCode, show(renew)).to.equal(0);
+    // The kubelet rotates its client cert after the rescue: a new file of its own beside the re-minted one.
+    const rotated = join(root, 'var/lib/kubelet/pki/kubelet-client-2027-01-01-00-00-00.pem');
+    writeFileSync(rotated, 'the kubelet\'s own rotated cert', { mode: 0o600 });
+    const rollback = await cli(['rollback', '--yes', '--root', root]);
+    expect(rollback.exitCode, show(rollback)).to.equal(0);
+    expect(readFileSync(rotated, 'utf8'), 'the kubelet-created file is left in place').to.equal('the kubelet\'s own rotated cert');
+    const now = listing(root);
+    for (const [path, entry] of Object.entries(before)) expect(now[path], path).to.equal(entry);
+  });
+});
