@@ -24,8 +24,8 @@ describe('kubeadm 1.29+ trees', function () {
     expect(clientCert(root, 'super-admin.conf').subjectText).to.equal('O=system:masters, CN=kubernetes-super-admin');
 
     const dry = await runCli(['renew', '--all', '--root', root, '--dry-run']);
-    expect(dry.stderr).to.match(/super-admin\.conf\s+ca\s+reuse/);
-    expect(dry.stderr).to.not.include('kubeadm today would differ');
+    expect(dry.stdout).to.match(/super-admin\.conf\s+ca\s+reuse/);
+    expect(dry.stdout).to.not.include('kubeadm today would differ');
     const renew = await runCli(['renew', '--all', '--root', root, '--yes', '--no-etcd-backup']);
     expect(renew.exitCode, renew.stderr).to.equal(0);
     expect(clientCert(root, 'super-admin.conf').subjectText).to.equal('O=system:masters, CN=kubernetes-super-admin');

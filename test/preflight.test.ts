@@ -96,3 +96,23 @@ describe('rollback --dry-run, and a rollback that undoes only the run', function
     for (const [path, entry] of Object.entries(before)) expect(now[path], path).to.equal(entry);
   });
 });
+
+describe('output that tells the truth: plans and tables are data on stdout, talk on stderr', function () {
+  this.timeout(60_000);
+
+  it('`renew --all --dry-run > plan.txt` holds the plan; the Renewed table of a real run is on stdout; --json keeps stdout pure JSON', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const dry = await cli(['renew', '--all', '--dry-run', '--root', root]);
+    expect(dry.exitCode, show(dry)).to.equal(0);
+    expect(dry.stdout).to.match(/^Plan\n/);
+    expect(dry.stdout).to.include('Files:');
+    expect(dry.stderr).to.not.include('Files:');
+    const run = await cli(['renew', '--all', ...unattended, '--root', root]);
+    expect(run.exitCode, show(run)).to.equal(0);
+    expect(run.stdout).to.match(/^Renewed$/m);
+    expect(run.stderr, 'talk').to.match(/the control plane certificates are renewed/);
+    const json = await cli(['renew', '--all', ...unattended, '--json', '--root', fixtureRoot('kubeadm-1.14-expired')]);
+    expect(json.exitCode, show(json)).to.equal(0);
+    expect(() => JSON.parse(json.stdout), 'stdout is one JSON document').to.not.throw();
+  });
+});

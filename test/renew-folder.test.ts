@@ -23,7 +23,7 @@ describe('renew --path (binary install, seed 004)', function () {
 
     const dry = await runCli(['renew', '--root', root, '--path', '/opt/k8s/ssl', '--all', '--dry-run']);
     expect(dry.exitCode, dry.stderr).to.equal(0);
-    expect(dry.stderr).to.include('Restart order: etcd -> kube-apiserver -> kube-controller-manager -> kube-scheduler');
+    expect(dry.stdout).to.include('Restart order: etcd -> kube-apiserver -> kube-controller-manager -> kube-scheduler');
 
     const result = await runCli(['renew', '--root', root, '--path', '/opt/k8s/ssl', '--all', '--validity', '1y', '--yes', '--no-etcd-backup']);
     expect(result.exitCode, result.stderr).to.equal(0);

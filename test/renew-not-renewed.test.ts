@@ -135,17 +135,17 @@ describe('renew --all renews what it can and lists, with why, every certificate 
     expect(fullListing(root)).to.deep.equal(before);
   });
 
-  it('--dry-run (text): the plan on stderr ends with the NOT renewed list (name, file, reason, hint), exit 3', async () => {
+  it('--dry-run (text): the plan on stdout ends with the NOT renewed list (name, file, reason, hint), exit 3', async () => {
     const root = brokenTree();
     const run = await cli(['renew', '--all', '--dry-run', '--root', root]);
     expect(run.exitCode, show(run)).to.equal(3);
-    expect(run.stderr).to.include('NOT renewed (5): the run ends with exit 3 until these are fixed');
-    expect(run.stderr).to.include('  apiserver: /etc/kubernetes/pki/apiserver.crt: is a directory\n    hint: restore the file from a backup (rescue-kit restore)');
-    expect(run.stderr).to.include('  etcd-peer: /etc/kubernetes/pki/etcd/peer.key: its private key is missing\n    hint: restore the key from a backup (rescue-kit restore), or renew with --new-key');
-    expect(run.stderr).to.include('  front-proxy-client: /etc/kubernetes/pki/front-proxy-ca.key: the front-proxy-ca CA key is not on this host (externally managed CA)');
-    expect(run.stderr).to.include('  scheduler.conf: scheduler.conf is missing on this host');
-    expect(run.stderr).to.include('write  /etc/kubernetes/pki/etcd/server.crt');
-    expectNamesEach(run.stderr);
+    expect(run.stdout).to.include('NOT renewed (5): the run ends with exit 3 until these are fixed');
+    expect(run.stdout).to.include('  apiserver: /etc/kubernetes/pki/apiserver.crt: is a directory\n    hint: restore the file from a backup (rescue-kit restore)');
+    expect(run.stdout).to.include('  etcd-peer: /etc/kubernetes/pki/etcd/peer.key: its private key is missing\n    hint: restore the key from a backup (rescue-kit restore), or renew with --new-key');
+    expect(run.stdout).to.include('  front-proxy-client: /etc/kubernetes/pki/front-proxy-ca.key: the front-proxy-ca CA key is not on this host (externally managed CA)');
+    expect(run.stdout).to.include('  scheduler.conf: scheduler.conf is missing on this host');
+    expect(run.stdout).to.include('write  /etc/kubernetes/pki/etcd/server.crt');
+    expectNamesEach(run.stderr); // the error line names each one too
   });
 
   it('the real run renews every other certificate (check: OK), leaves the broken ones byte for byte, and exits 3 naming each', async () => {
@@ -182,7 +182,7 @@ describe('renew --all renews what it can and lists, with why, every certificate 
     const run = await cli(['renew', 'etcd-server', 'apiserver', 'etcd-peer', '--dry-run', '--root', root]);
     expect(run.exitCode, show(run)).to.equal(4);
     expect(run.stderr).to.include('error: /etc/kubernetes/pki/apiserver.crt: apiserver: is a directory');
-    expect(run.stderr).to.not.include('NOT renewed');
+    expect(run.stdout + run.stderr).to.not.include('NOT renewed');
     expect(run.stderr).to.not.include('etcd-peer');
   });
 
@@ -197,7 +197,7 @@ describe('renew --all renews what it can and lists, with why, every certificate 
     const run = await cli(['renew', '--all', '--restart', 'none', '--yes', '--no-etcd-backup', '--root', root]);
     expect(run.exitCode, show(run)).to.equal(3);
     expect(run.stderr).to.match(/error: 1 certificate NOT renewed: kubelet\.conf \(.*no node name was found/);
-    expect(run.stderr).to.match(/--node-name NAME/);
+    expect(run.stdout, 'the plan gives the hint').to.match(/--node-name NAME/);
     const check = await cli(['check', '--root', root, '--json']);
     const entries = (JSON.parse(check.stdout) as CheckReport).certificates;
     expect(entries.filter((entry) => entry.status !== 'OK').map((entry) => [entry.name, entry.status])).to.deep.equal([['kubelet.conf', 'UNREADABLE']]);

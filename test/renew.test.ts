@@ -265,7 +265,7 @@ describe('renew --dry-run changes nothing and prints no key material', function 
     const before = fullListing(root);
     const run = await cli(['renew', '--all', '--dry-run', '--root', root]);
     expect(run.exitCode, show(run)).to.equal(0);
-    expect(run.stderr).to.include('Restart order: etcd -> kube-apiserver');
+    expect(run.stdout).to.include('Restart order: etcd -> kube-apiserver');
     expect(run.stderr).to.not.include('PRIVATE KEY');
     expect(fullListing(root)).to.deep.equal(before);
   });

@@ -3,12 +3,12 @@
 // choose how -> show the Plan -> confirm -> run with progress -> summary.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RescueError } from '../errors.js';
+import { isRescueError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { applyRenewPlan, rollbackRun } from '../ops/renewal/apply.js';
 import { createBackup, defaultBackupPath } from '../ops/archive/backup.js';
 import { checkInventory, CheckReport } from '../ops/inventory/check.js';
-import { discover } from '../ops/inventory/discover.js';
+import { discover, Inventory } from '../ops/inventory/discover.js';
 import { listRuns, loadRun } from '../ops/renewal/journal.js';
 import { buildRenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRenewPlan } from '../ops/ca/ca-renew-plan.js';
@@ -17,7 +17,7 @@ import { classifyHosts } from '../pki/san.js';
 import { parseDuration } from '../pki/validity.js';
 import { renderReport } from '../render/check.js';
 import { renderPlan } from '../render/plan.js';
-import { bold, green, red, table } from '../render/text.js';
+import { bold, green, red, table, yellow } from '../render/text.js';
 import { renewableNames } from '../catalogue/kubeadm.js';
 import { Action, Answers } from './answers.js';
 import { Progress } from './progress.js';
@@ -64,12 +64,21 @@ function needsRenewal(report: CheckReport): string[] {
 export async function runWizard(options: WizardOptions): Promise<void> {
   const { host, answers, say } = options;
   say(bold(`rescue-kit wizard — ${host.root === '/' ? 'this host' : host.root}`));
-  const inventory = discover(host);
-  const report = checkInventory(inventory, { now: host.now(), warnMs: 30 * 86_400_000 });
-  say(`layout: ${inventory.layout}${inventory.cluster.minor ? `, Kubernetes 1.${inventory.cluster.minor}` : ''}\n`);
-  say(renderReport(report, process.stderr));
-  const expiring = needsRenewal(report);
-  const renewAvailable = inventory.layout === 'kubeadm';
+  // No tree here is no reason to stop: issue, webhook, cert-manager doctor and rollback need none.
+  let inventory: Inventory | undefined;
+  try {
+    inventory = discover(host);
+  } catch (error) {
+    if (!isRescueError(error) || error.code !== 'NO_TREE') throw error;
+    say(`${yellow('!')} ${error.message}: the renewal actions are unavailable here${error.hint ? `\n  (${error.hint})` : ''}\n`);
+  }
+  const report = inventory ? checkInventory(inventory, { now: host.now(), warnMs: 30 * 86_400_000 }) : undefined;
+  if (inventory && report) {
+    say(`layout: ${inventory.layout}${inventory.cluster.minor ? `, Kubernetes 1.${inventory.cluster.minor}` : ''}\n`);
+    say(renderReport(report, process.stderr));
+  }
+  const expiring = report ? needsRenewal(report) : [];
+  const renewAvailable = inventory?.layout === 'kubeadm';
   const action = await need<Action>(
     options,
     answers.action,

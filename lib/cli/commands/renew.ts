@@ -51,15 +51,17 @@ function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' |
   };
 }
 
-function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: string): void {
+function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: string, json?: boolean): void {
+  // Tables are data (stdout); with --json, stdout is the JSON report and the tables go to stderr.
+  const data = (text: string) => (json ? process.stderr : process.stdout).write(`${text}\n`);
   // A failed run shows what it did and what was put back, never a "Renewed" table or an undo line.
   if (plan && report.ok) {
-    say(bold('\nRenewed'));
-    say(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter || '(missing)', item.after.notAfter])));
+    data(bold('\nRenewed'));
+    data(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter || '(missing)', item.after.notAfter])));
   }
   if (report.steps.length) {
-    say(bold('\nRestart and health'));
-    say(table(['COMPONENT', 'RESTART', 'HEALTH'], report.steps.map((step) => [step.component, `${step.restart.ok ? 'ok' : 'FAILED'} (${(step.restart.elapsedMs / 1000).toFixed(1)}s) ${step.restart.detail}`, step.health ? `${step.health.ok ? 'ok' : 'FAILED'} ${step.health.detail}` : '-'])));
+    data(bold('\nRestart and health'));
+    data(table(['COMPONENT', 'RESTART', 'HEALTH'], report.steps.map((step) => [step.component, `${step.restart.ok ? 'ok' : 'FAILED'} (${(step.restart.elapsedMs / 1000).toFixed(1)}s) ${step.restart.detail}`, step.health ? `${step.health.ok ? 'ok' : 'FAILED'} ${step.health.detail}` : '-'])));
   }
   say(`\nbackup: ${report.backup}`);
   say(report.ok ? `run: ${report.runId}   undo: rescue-kit rollback --root ${root} --run ${report.runId}` : `run: ${report.runId}`);
@@ -106,7 +108,8 @@ async function planAndApply(host: Host, options: RenewCommandOptions, command: s
   const plan = await build();
   const missed = plan.notRenewed?.length ?? 0;
   if (options.json && options.dryRun) printJson(planJson(plan));
-  else process.stderr.write(renderPlan(plan));
+  // The plan is data (stdout: `renew --all --dry-run > plan.txt`), unless stdout carries the --json report.
+  else (options.json ? process.stderr : process.stdout).write(renderPlan(plan));
   // A dry run that would leave certificates expired says so in its exit status too (3), as the real run would.
   if (options.dryRun || (missed && plan.items.length === 0)) {
     if (missed) throw notAllRenewedError(plan);
@@ -120,7 +123,7 @@ async function planAndApply(host: Host, options: RenewCommandOptions, command: s
 
 function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<RenewCommandOptions, 'root' | 'json'>): void {
   if (options.json) printJson({ ...report, plan: plan ? planJson(plan) : undefined });
-  renderReport(plan, report, options.root);
+  renderReport(plan, report, options.root, options.json);
   if (report.ok && plan?.notRenewed?.length) {
     // The rest is renewed and stays renewed; the run still fails, naming each one left expired.
     say(red(`\nrenewed ${plan.items.length}; NOT renewed: ${plan.notRenewed.map((entry) => entry.name).join(', ')}`));
