@@ -51,6 +51,8 @@ const codeClass = {
   RUN_IN_PROGRESS: 'precondition',
   /** Some certificates could not be renewed (named); the others were. */
   NOT_ALL_RENEWED: 'precondition',
+  /** A generic precondition (e.g. nothing needs renewing without --force). */
+  PRECONDITION: 'precondition',
   /** --root / --path hold no recognisable tree (absent, empty, one level too deep). */
   NO_TREE: 'precondition',
   INTERNAL: 'bug',

@@ -65,4 +65,14 @@ describe('layers: imports point down, no circles', () => {
     );
     expect(upward).to.deep.equal([]);
   });
+
+  it('the wizard only asks and prints: it imports nothing from pki, config or node:fs (all of that is in ops)', () => {
+    const wizardFiles = [...graph.keys()].filter((file) => file.startsWith('wizard/'));
+    expect(wizardFiles.length).to.be.greaterThan(2);
+    const reaching = wizardFiles.flatMap((file) => [
+      ...graph.get(file)!.filter((target) => /^(pki|config|cli)\//.test(target)).map((target) => `${file} -> ${target}`),
+      ...(/from ['"]node:fs(\/promises)?['"]/.test(readFileSync(join(lib, file), 'utf8')) ? [`${file} -> node:fs`] : []),
+    ]);
+    expect(reaching).to.deep.equal([]);
+  });
 });

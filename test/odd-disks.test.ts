@@ -243,7 +243,7 @@ describe('modes whatever the umask, and a cert that is a relative symlink', func
     expect(mode(join(pki, 'apiserver.crt'))).to.equal('0644');
     expect(mode(join(pki, 'apiserver.key'))).to.equal('0600');
     expect(mode(join(pki, 'front-proxy-client.key')), 'a 0400 key is never widened').to.equal('0400');
-    const closed = await withUmask('077', renewArgs(root));
+    const closed = await withUmask('077', renewArgs(root, '--force'));
     expect(closed.exitCode, String(closed.stderr)).to.equal(0);
     for (const leaf of LEAVES) expect(mode(join(root, leaf.crt)), leaf.crt).to.equal('0644');
   });

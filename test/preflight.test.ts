@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureRoot, tempDir } from './helpers/env.js';
-import { cli, fullListing, hostModes, listing, show } from './helpers/renew.js';
+import { cli, fullListing, hostModes, listing, readCert, show } from './helpers/renew.js';
 
 const unattended = ['--restart', 'none', '--yes', '--no-etcd-backup'];
 
@@ -114,5 +114,71 @@ describe('output that tells the truth: plans and tables are data on stdout, talk
     const json = await cli(['renew', '--all', ...unattended, '--json', '--root', fixtureRoot('kubeadm-1.14-expired')]);
     expect(json.exitCode, show(json)).to.equal(0);
     expect(() => JSON.parse(json.stdout), 'stdout is one JSON document').to.not.throw();
+  });
+});
+
+describe('--add-san goes to the apiserver serving cert only, unless --add-san-to says otherwise', function () {
+  this.timeout(60_000);
+
+  it('renew --all --add-san 10.9.9.9: apiserver has it, etcd-server and etcd-peer do not; --add-san-to etcd-server moves it there', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const run = await cli(['renew', '--all', '--add-san', '10.9.9.9,api.example', ...unattended, '--root', root]);
+    expect(run.exitCode, show(run)).to.equal(0);
+    const sansOf = (file: string) => {
+      const certificate = readCert(join(root, 'etc/kubernetes/pki', file));
+      return [...certificate.sans.dns, ...certificate.sans.ips];
+    };
+    expect(sansOf('apiserver.crt')).to.include.members(['10.9.9.9', 'api.example']);
+    for (const file of ['etcd/server.crt', 'etcd/peer.crt']) expect(sansOf(file), file).to.not.include('10.9.9.9');
+    const moved = await cli(['renew', 'etcd-server', 'apiserver', '--add-san', '10.8.8.8', '--add-san-to', 'etcd-server', ...unattended, '--root', root]);
+    expect(moved.exitCode, show(moved)).to.equal(0);
+    expect(sansOf('etcd/server.crt')).to.include('10.8.8.8');
+    expect(sansOf('apiserver.crt')).to.not.include('10.8.8.8');
+    const client = await cli(['renew', 'admin.conf', '--add-san', '10.7.7.7', '--add-san-to', 'admin.conf', '--dry-run', '--root', root]);
+    expect(client.exitCode).to.equal(2);
+    expect(client.stderr).to.match(/not a serving certificate/);
+  });
+});
+
+describe('backup verify with a short wrong passphrase', function () {
+  this.timeout(60_000);
+
+  it('says "wrong passphrase", not "must be at least 8 characters" (that rule is for new backups)', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const dir = tempDir('rk-pass-');
+    writeFileSync(join(dir, 'good'), 'correct horse battery staple\n');
+    writeFileSync(join(dir, 'short'), 'abc\n');
+    const archive = join(dir, 'backup.tar.gz.enc');
+    const backup = await cli(['backup', '--no-etcd', '--encrypt', '--passphrase-file', join(dir, 'good'), '--out', archive, '--root', root]);
+    expect(backup.exitCode, show(backup)).to.equal(0);
+    const verify = await cli(['backup', 'verify', archive, '--passphrase-file', join(dir, 'short')]);
+    expect(verify.exitCode).to.equal(4);
+    expect(verify.stderr).to.match(/wrong passphrase/);
+    expect(verify.stderr).to.not.match(/at least 8/);
+    const weak = await cli(['backup', '--no-etcd', '--encrypt', '--passphrase-file', join(dir, 'short'), '--out', join(dir, 'weak.tar.gz.enc'), '--root', root]);
+    expect(weak.exitCode).to.equal(2);
+    expect(weak.stderr).to.match(/at least 8 characters/);
+  });
+});
+
+describe('a second renew --all on fresh certificates asks for --force', function () {
+  this.timeout(60_000);
+
+  it('exit 3 "nothing needs renewing" and nothing written; --force renews; a broken cert among fresh ones still renews', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const first = await cli(['renew', '--all', ...unattended, '--root', root]);
+    expect(first.exitCode, show(first)).to.equal(0);
+    const renewed = fullListing(root);
+    const again = await cli(['renew', '--all', ...unattended, '--root', root]);
+    expect(again.exitCode, show(again)).to.equal(3);
+    expect(again.stderr).to.match(/nothing needs renewing: all 11 certificates are readable and valid for more than 30 days \(the soonest ends in 36[45] days\)/);
+    expect(again.stderr).to.match(/--force/);
+    expect(fullListing(root), 'nothing written').to.deep.equal(renewed);
+    const forced = await cli(['renew', '--all', '--force', ...unattended, '--root', root]);
+    expect(forced.exitCode, show(forced)).to.equal(0);
+    writeFileSync(join(root, 'etc/kubernetes/pki/apiserver.crt'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const broken = await cli(['renew', '--all', ...unattended, '--root', root]);
+    expect(broken.exitCode, 'not refused as "fresh": apiserver.crt is damaged (and listed as NOT renewed)').to.equal(3);
+    expect(broken.stderr).to.match(/NOT renewed: apiserver/);
   });
 });

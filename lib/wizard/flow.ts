@@ -1,7 +1,6 @@
 // The wizard: the operator's path through a rescue, over the same ops as the
 // CLI (no crypto or file logic here). Detect and show -> choose what to do ->
 // choose how -> show the Plan -> confirm -> run with progress -> summary.
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRescueError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -13,14 +12,14 @@ import { listRuns, loadRun } from '../ops/renewal/journal.js';
 import { buildRenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRenewPlan } from '../ops/ca/ca-renew-plan.js';
 import { RestartMode } from '../ops/renewal/restart.js';
-import { classifyHosts } from '../pki/san.js';
-import { parseDuration } from '../pki/validity.js';
+import { parseSanList, parseValidity } from '../ops/inputs.js';
 import { renderReport } from '../render/check.js';
 import { renderPlan } from '../render/plan.js';
 import { bold, green, red, table, yellow } from '../render/text.js';
 import { renewableNames } from '../catalogue/kubeadm.js';
-import { Action, Answers } from './answers.js';
+import { Action, Answers } from '../ops/answers.js';
 import { Progress } from './progress.js';
+import { listTemplates, templateVariables } from '../ops/templates.js';
 import type { Prompter } from './prompts.js';
 
 export interface WizardOptions {
@@ -183,11 +182,11 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   const newKey = action === 'ca-renew' ? false : await need(options, answers.newKey, (prompter) => prompter.newKey(), '--new-key', false);
   const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
   const addSans = action === 'ca-renew' ? [] : await need(options, answers.addSans, (prompter) => prompter.addSans(), '--add-san', [] as string[]);
-  const durationMs = parseDuration(validity, 'validity');
+  const durationMs = parseValidity(validity, 'validity');
   const plan =
     action === 'ca-renew'
       ? buildCaRenewPlan(host, discover(host), { names, all: false, durationMs })
-      : await buildRenewPlan(host, discover(host), { names, all: false, durationMs, newKey, addSans: addSans.length ? classifyHosts(addSans) : undefined });
+      : await buildRenewPlan(host, discover(host), { names, all: false, durationMs, newKey, addSans: addSans.length ? parseSanList(addSans) : undefined });
   options.say(`\n${renderPlan(plan)}`);
   await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const progress = new Progress();
@@ -216,17 +215,16 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
 
 async function issueFlow(options: WizardOptions): Promise<void> {
   const { answers } = options;
-  const templates = ['kubeadm', 'binary', 'webhook'].flatMap((dir) => readdirSync(join(options.templatesDir, dir)).map((file) => `${dir}/${file}`));
+  const templates = listTemplates(options.templatesDir);
   const template = await need(options, answers.template, (prompter) => prompter.text(`CSR template (${templates.slice(0, 4).join(', ')}, ...) or a path`, 'kubeadm/apiserver-csr.json'), '--template');
   const path = templates.includes(template) ? join(options.templatesDir, template) : template;
-  const text = readFileSync(path, 'utf8');
   const vars: Record<string, string> = { ...answers.vars };
-  for (const name of new Set([...text.matchAll(/\$\{([A-Z0-9_]+)\}/g)].map((match) => match[1]!))) {
+  for (const name of templateVariables(path)) {
     vars[name] ??= await need(options, undefined as string | undefined, (prompter) => prompter.text(`${name}`), `vars.${name}`);
   }
   const profile = await need(options, answers.profile, (prompter) => prompter.text('Signing profile (conf/ca-config.json)', 'server'), '--profile');
   const out = await need(options, answers.out, (prompter) => prompter.text('Write to (prefix: PREFIX.pem, PREFIX-key.pem, PREFIX.csr)', './issued'), '--out');
-  const { issueFromTemplate } = await import('./issue.js');
+  const { issueFromTemplate } = await import('../ops/issue.js');
   const written = await issueFromTemplate(options.host, { templatePath: path, vars, profile, out, configPath: options.caConfigPath });
   options.say(green(`wrote ${written.join(', ')}`));
 }

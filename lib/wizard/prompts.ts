@@ -2,17 +2,16 @@
 // and the question stays). Separate from the flow so they can be tested with
 // @inquirer/testing and swapped for replayed answers.
 import { checkbox, confirm, input, select } from '@inquirer/prompts';
-import { classifyHosts } from '../pki/san.js';
-import { parseDuration } from '../pki/validity.js';
+import { parseSanList, parseValidity } from '../ops/inputs.js';
 import type { RestartMode } from '../ops/renewal/restart.js';
-import type { Action } from './answers.js';
+import type { Action } from '../ops/answers.js';
 
 const output = { output: process.stderr };
 
 /** A validator in inquirer's shape: true, or the message to show. */
 export function validDuration(value: string): true | string {
   try {
-    parseDuration(value);
+    parseValidity(value, 'duration');
     return true;
   } catch (error) {
     return `${(error as Error).message} (e.g. 1y, 365d, 8760h)`;
@@ -22,7 +21,7 @@ export function validDuration(value: string): true | string {
 export function validSans(value: string): true | string {
   if (value.trim() === '') return true;
   try {
-    classifyHosts(value.split(','));
+    parseSanList(value.split(','));
     return true;
   } catch (error) {
     return (error as Error).message.replace(/^hosts\[(\d+)\]/, (_, index: string) => `entry ${Number(index) + 1}`);

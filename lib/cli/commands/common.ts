@@ -1,39 +1,18 @@
 // Shared by the signing commands: read the CA pair, the config and templates
 // from disk (errors name the file), and write cfssljson-style outputs.
-import { isRescueError, RescueError, withFile } from '../../errors.js';
-import { loadCaConfig, SigningProfile } from '../../config/ca-config.js';
-import { parseCertificate } from '../../pki/certificate.js';
+import { RescueError, withFile } from '../../errors.js';
+import type { SigningProfile } from '../../config/ca-config.js';
 import { exportPrivateKeyPem, parsePrivateKey } from '../../pki/keys.js';
-import { assertCanSign, Signer } from '../../pki/sign.js';
-import { parseDuration } from '../../pki/validity.js';
-import { PRIVATE_KEY_MODE, PUBLIC_MODE, readText, writeFilesAtomically } from '../../host/fs.js';
+import { readText } from '../../host/fs.js';
+import { loadProfile as loadOpsProfile } from '../../ops/issue.js';
+export { loadSigner, writeBare } from '../../ops/issue.js';
 import { defaultCaConfigPath } from '../paths.js';
 import { warn } from '../output.js';
 import type { GeneratedCertificate } from '../../config/gencert.js';
 
-export function loadSigner(caPath: string, caKeyPath: string): Signer {
-  const certificate = withFile(caPath, () => parseCertificate(readText(caPath, 'CA certificate')));
-  const key = withFile(caKeyPath, () => parsePrivateKey(readText(caKeyPath, 'CA key')));
-  const signer = { certificate, key };
-  try {
-    assertCanSign(signer);
-  } catch (error) {
-    if (error instanceof RescueError && error.code === 'KEY_MISMATCH') {
-      throw new RescueError('CA_MISMATCH', `${caKeyPath} is not the key of ${caPath} ("${certificate.subjectText}")`, {
-        hint: 'pass the CA key created with this CA certificate (ca.key beside ca.crt, or ca-key.pem beside ca.pem)',
-      });
-    }
-    throw isRescueError(error) ? error.inFile(caPath) : error;
-  }
-  return signer;
-}
-
+/** The CA config given, or the default profiles shipped in conf/; its warnings are printed. */
 export function loadProfile(configPath: string | undefined, profileName: string | undefined, validity: string | undefined): SigningProfile {
-  const path = configPath ?? defaultCaConfigPath();
-  const config = loadCaConfig(readText(path, 'CA config'), path);
-  for (const warning of config.warnings) warn(`${path}: ${warning}`);
-  const profile = config.profile(profileName);
-  return validity ? { ...profile, durationMs: parseDuration(validity, '--validity') } : profile;
+  return loadOpsProfile(configPath ?? defaultCaConfigPath(), profileName, validity, warn);
 }
 
 export function parseVars(pairs: string[] | undefined): Record<string, string> {
@@ -48,17 +27,6 @@ export function parseVars(pairs: string[] | undefined): Record<string, string> {
 
 export function loadExistingKey(path: string) {
   return withFile(path, () => parsePrivateKey(readText(path, 'private key')));
-}
-
-/** cfssljson -bare PREFIX: PREFIX.pem, PREFIX-key.pem (0600), PREFIX.csr, all or nothing. */
-export function writeBare(prefix: string, generated: GeneratedCertificate, force: boolean): string[] {
-  const files = [
-    { path: `${prefix}.pem`, data: generated.certificate.pem, mode: PUBLIC_MODE },
-    { path: `${prefix}-key.pem`, data: generated.keyPem, mode: PRIVATE_KEY_MODE },
-    { path: `${prefix}.csr`, data: generated.csr.pem, mode: PUBLIC_MODE },
-  ];
-  writeFilesAtomically(files, { overwrite: force });
-  return files.map((file) => file.path);
 }
 
 /** cfssl's JSON on stdout, so `rescue-kit issue ... --json | cfssljson -bare name` keeps working. */

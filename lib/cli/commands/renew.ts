@@ -27,7 +27,9 @@ export interface RenewCommandOptions {
   newKey?: boolean;
   reuseKey?: boolean;
   addSan?: string[];
+  addSanTo?: string[];
   nodeName?: string;
+  force?: boolean;
   restart: RestartMode;
   timeout: string;
   apiserverUrl?: string;
@@ -79,8 +81,10 @@ export async function renew(names: string[], options: RenewCommandOptions): Prom
       durationMs: parseDuration(options.validity, '--validity'),
       newKey: Boolean(options.newKey),
       addSans: options.addSan?.length ? classifyHosts(options.addSan.flatMap((entry) => entry.split(','))) : undefined,
+      addSanTo: options.addSanTo?.length ? options.addSanTo.flatMap((entry) => entry.split(',')).map((entry) => entry.trim()) : undefined,
       beyondCa: options.beyondCa,
       nodeName: options.nodeName,
+      force: options.force,
     }),
   );
 }

@@ -3,7 +3,7 @@
 import { RescueError } from '../../errors.js';
 import { createHost } from '../../host/host.js';
 import { parseDuration } from '../../pki/validity.js';
-import { Action, Answers, answersFromEnv, loadAnswersFile, mergeAnswers } from '../../wizard/answers.js';
+import { Action, Answers, answersFromEnv, loadAnswersFile, mergeAnswers } from '../../ops/answers.js';
 import { runWizard } from '../../wizard/flow.js';
 import { interactivePrompter } from '../../wizard/prompts.js';
 import type { RestartMode } from '../../ops/renewal/restart.js';

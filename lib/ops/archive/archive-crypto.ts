@@ -12,14 +12,19 @@ const TAG = 16;
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
 function deriveKey(passphrase: string, salt: Buffer): Buffer {
+  return scryptSync(passphrase, salt, 32, SCRYPT);
+}
+
+/** Only a new backup is held to the length rule: a short passphrase given to decrypt is simply wrong. */
+function assertStrongEnough(passphrase: string): void {
   if (passphrase.length < 8) {
     throw new RescueError('USAGE', 'the backup passphrase must be at least 8 characters', { hint: 'use a longer passphrase (store it apart from the backup)' });
   }
-  return scryptSync(passphrase, salt, 32, SCRYPT);
 }
 
 /** Transform: plaintext in, MAGIC|salt|iv|ciphertext|tag out. */
 export function encryptStream(passphrase: string): Transform {
+  assertStrongEnough(passphrase);
   const salt = randomBytes(SALT);
   const iv = randomBytes(IV);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(passphrase, salt), iv);

@@ -67,12 +67,19 @@ export interface RenewOptions {
   durationMs: number;
   newKey: boolean;
   addSans?: SubjectAltNames;
+  /** Which certificates get addSans (default: the apiserver's serving cert only — never etcd's by accident). */
+  addSanTo?: string[];
   beyondCa?: 'cap' | 'refuse';
   /** What kubeconfigs' certificate-authority-data should hold (default: the cluster CA). A rotation passes old+new. */
   caBundlePem?: string;
   /** The node a re-minted kubelet client cert is for (default: kubelet.conf's user system:node:NAME). */
   nodeName?: string;
+  /** `--all` on a tree where nothing expires soon is refused unless forced (a second run by mistake). */
+  force?: boolean;
 }
+
+/** `--all` re-issues only when something needs it: a certificate expiring within this window, or one that is missing or broken. */
+export const FRESH_WINDOW_MS = 30 * 86_400_000;
 
 function summary(certificate: Certificate): CertificateSummary {
   const { dns, ips, emails, uris } = certificate.sans;
@@ -107,6 +114,35 @@ export function selectNames(inventory: Inventory, options: Pick<RenewOptions, 'n
     if (!known.includes(name) && !kubeletServing.includes(name)) throw new RescueError('USAGE', `unknown certificate "${name}"${didYouMean(name, [...known, ...kubeletServing])}`, { hint: `names: ${known.join(', ')}` });
   }
   return [...new Set(options.names)];
+}
+
+/**
+ * --add-san goes to the apiserver's serving cert (kubeadm's `apiserver`; in a folder, the cert that names
+ * kubernetes / kubernetes.default), or to the certificates --add-san-to names — never to etcd's by accident.
+ */
+function sansToAdd(name: string, old: Certificate, inventory: Inventory, options: RenewOptions): SubjectAltNames {
+  if (!options.addSans) return emptySans();
+  const apiserver = inventory.layout === 'kubeadm' ? name === 'apiserver' : old.sans.dns.some((dns) => dns === 'kubernetes' || dns === 'kubernetes.default');
+  const chosen = options.addSanTo ? options.addSanTo.includes(name) : apiserver;
+  if (!chosen) return emptySans();
+  if (!old.extKeyUsage.includes('server auth')) {
+    throw new RescueError('USAGE', `--add-san-to ${name}: it is not a serving certificate (no server auth), so SANs would change nothing`, { hint: 'name serving certificates only (apiserver, etcd-server, etcd-peer)' });
+  }
+  return options.addSans;
+}
+
+/**
+ * A second `renew --all` minutes after the first would silently re-issue every certificate (new serials, new
+ * restarts) for nothing: when every one is readable and has more than 30 days left, ask for --force.
+ */
+function assertSomethingToRenew(inventory: Inventory, names: string[], now: Date): void {
+  const certificates = names.map((name) => inventory.items.find((item) => item.name === name)?.certificate?.value);
+  if (!certificates.length || certificates.some((certificate) => !certificate || certificate.notAfter.getTime() - now.getTime() <= FRESH_WINDOW_MS)) return;
+  const soonest = certificates.reduce((a, b) => (a!.notAfter < b!.notAfter ? a : b))!;
+  const days = Math.floor((soonest.notAfter.getTime() - now.getTime()) / 86_400_000);
+  throw new RescueError('PRECONDITION', `nothing needs renewing: all ${certificates.length} certificates are readable and valid for more than 30 days (the soonest ends in ${days} days)`, {
+    hint: 'renew anyway (e.g. to rotate keys) with --force, or name the certificates to renew',
+  });
 }
 
 /** "did you mean apiserver-etcd-client?" for a typo, "did you mean --all?" for `renew all`. */
@@ -161,6 +197,7 @@ interface PlanContext {
 export async function buildRenewPlan(host: Host, inventory: Inventory, options: RenewOptions): Promise<RenewPlan> {
   const now = host.now();
   const names = selectNames(inventory, options);
+  if (options.all && !options.force) assertSomethingToRenew(inventory, names, now);
   const plan: RenewPlan = { root: host.root, createdAt: now.toISOString(), items: [], notRenewed: [], changes: [], restart: [], warnings: [] };
   const context: PlanContext = { now, facts: clusterFacts(inventory), minor: inventory.cluster.minor ?? 28 };
   const components = new Set<Component>();
@@ -202,8 +239,7 @@ async function planRenewal(host: Host, inventory: Inventory, name: string, optio
   const issuer = selfSigned ? undefined : signerFor(inventory, item);
   const key = await keyFor(item, old, options.newKey);
   const authority = inventory.authorities.find((ca) => ca.name === item.caName);
-  const isServer = old.extKeyUsage.includes('server auth');
-  const template = renewalTemplate(old, { durationMs: options.durationMs, addSans: isServer ? options.addSans : emptySans() });
+  const template = renewalTemplate(old, { durationMs: options.durationMs, addSans: sansToAdd(name, old, inventory, options) });
   const { certificate, warnings } = withName(name, item.caName, () => issueCertificate({ template, subjectKey: key.key, issuer, now, beyondIssuer: options.beyondCa }));
   const part: PlannedRenewal = {
     item: {

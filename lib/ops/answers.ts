@@ -4,7 +4,7 @@
 import { RescueError } from '../errors.js';
 import { readText } from '../host/fs.js';
 import { parseJson, validateShape } from '../config/json.js';
-import { RESTART_MODES, RestartMode } from '../ops/renewal/restart.js';
+import { RESTART_MODES, RestartMode } from './renewal/restart.js';
 
 export const ACTIONS = ['backup', 'renew-expiring', 'renew-chosen', 'issue', 'ca-renew', 'ca-rotate', 'webhook', 'vcluster-reset', 'cert-manager-doctor', 'rollback'] as const;
 export type Action = (typeof ACTIONS)[number];
