@@ -14,7 +14,7 @@ import { classifyHosts } from '../lib/pki/san.js';
 import { issueCertificate } from '../lib/pki/sign.js';
 import { parseUsages } from '../lib/pki/extensions.js';
 import { fixtureRoot, goCheck, tempDir } from './helpers/env.js';
-import { cli, pairMatches, readCert, show } from './helpers/renew.js';
+import { cli, namelessKubeletTree, pairMatches, readCert, show } from './helpers/renew.js';
 import { kubectlGetRaw, startSServer } from './helpers/tls.js';
 
 const NODE = 'ip-172-31-33-71';
@@ -110,13 +110,7 @@ describe('kubelet.conf whose client cert is gone (the real kubeadm 1.25 tree, an
     expect(named.exitCode, show(named)).to.equal(0);
     await expectKubeletClientFor(root, 'worker-7');
 
-    const nameless = fixtureRoot('kubeadm-1.25-expired');
-    const conf = join(nameless, 'etc/kubernetes/kubelet.conf');
-    writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll('system:node:ip-172-31-33-71', 'kubelet'));
-    for (const manifest of ['etcd.yaml', 'kube-apiserver.yaml']) {
-      const path = join(nameless, 'etc/kubernetes/manifests', manifest);
-      if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replace(/--name=\S+/g, '--name-removed'));
-    }
+    const nameless = namelessKubeletTree();
     const refused = await cli(['renew', 'kubelet.conf', '--restart', 'none', '--yes', '--no-etcd-backup', '--root', nameless]);
     expect(refused.exitCode, show(refused)).to.equal(2);
     expect(refused.stderr).to.match(/no node name was found/);

@@ -3,12 +3,12 @@
 // it cannot renew, and `renew --all` renews the rest, lists the others with the
 // reason, and exits 3 (NOT_ALL_RENEWED) instead of 0.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { CheckReport } from '../lib/ops/inventory/check.js';
 import { fixtureRoot } from './helpers/env.js';
-import { cli, fullListing, show } from './helpers/renew.js';
+import { cli, fullListing, namelessKubeletTree, show } from './helpers/renew.js';
 
 const conf = (root: string, name: string) => join(root, 'etc/kubernetes', name);
 
@@ -187,13 +187,7 @@ describe('renew --all renews what it can and lists, with why, every certificate 
   });
 
   it('on the real 1.25 tree with no node name anywhere (kubelet.conf cannot be re-minted): renews the other 10, exits 3 naming kubelet.conf and --node-name', async () => {
-    const root = fixtureRoot('kubeadm-1.25-expired');
-    const conf = join(root, 'etc/kubernetes/kubelet.conf');
-    writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll('system:node:ip-172-31-33-71', 'kubelet'));
-    for (const manifest of ['etcd.yaml', 'kube-apiserver.yaml']) {
-      const path = join(root, 'etc/kubernetes/manifests', manifest);
-      if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replace(/--name=\S+/g, '--name-removed'));
-    }
+    const root = namelessKubeletTree();
     const run = await cli(['renew', '--all', '--restart', 'none', '--yes', '--no-etcd-backup', '--root', root]);
     expect(run.exitCode, show(run)).to.equal(3);
     expect(run.stderr).to.match(/error: 1 certificate NOT renewed: kubelet\.conf \(.*no node name was found/);

@@ -14,7 +14,7 @@ import { buildSandboxTree, SandboxOptions } from '../../lib/ops/sandbox/sandbox.
 import { Certificate, parseCertificate } from '../../lib/pki/certificate.js';
 import { parsePrivateKey } from '../../lib/pki/keys.js';
 import { keyMatchesCertificate } from '../../lib/pki/verify.js';
-import { cliPath, repoRoot, tempDir } from './env.js';
+import { cliPath, fixtureRoot, repoRoot, tempDir } from './env.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -228,4 +228,16 @@ export function writeFakes(root: string, extraEnv: Record<string, string> = {}):
   };
   liveFakes.add(fakes);
   return fakes;
+}
+
+/** The real 1.25 tree with no node name anywhere (kubelet.conf's user renamed, the manifests' --name removed). */
+export function namelessKubeletTree(): string {
+  const root = fixtureRoot('kubeadm-1.25-expired');
+  const conf = join(root, 'etc/kubernetes/kubelet.conf');
+  writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll('system:node:ip-172-31-33-71', 'kubelet'));
+  for (const manifest of ['etcd.yaml', 'kube-apiserver.yaml']) {
+    const path = join(root, 'etc/kubernetes/manifests', manifest);
+    if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replace(/--name=\S+/g, '--name-removed'));
+  }
+  return root;
 }
