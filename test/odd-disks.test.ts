@@ -264,3 +264,24 @@ describe('modes whatever the umask, and a cert that is a relative symlink', func
     expect(existsSync(join(pki, 'apiserver-2020.crt'))).to.equal(true);
   });
 });
+
+describe('the sweep of partial backups never takes a live writer\'s file', () => {
+  it('removes the temps of dead writers (old and new names) and keeps a live one, even when its random suffix is all digits', async () => {
+    const { removeDeadBackupTemps } = await import('../lib/ops/archive/backup.js');
+    const dir = tempDir('rk-sweep-');
+    const live = execa('sleep', ['30']);
+    try {
+      const names = {
+        liveAllDigits: `.vm-20260601T120000Z.tar.gz.pid-${live.pid}.89526929.tmp`,
+        deadNew: '.vm-20260601T120000Z.tar.gz.pid-4194301.0a1b2c3d.tmp',
+        deadLegacy: '.vm-20200101T000000Z.tar.gz.4194300.tmp',
+        archive: 'vm-20260601T120000Z.tar.gz',
+      };
+      for (const name of Object.values(names)) writeFileSync(join(dir, name), 'x', { mode: 0o600 });
+      expect(removeDeadBackupTemps(dir).sort()).to.deep.equal([names.deadNew, names.deadLegacy].sort());
+      expect(readdirSync(dir).sort()).to.deep.equal([names.liveAllDigits, names.archive].sort());
+    } finally {
+      live.kill();
+    }
+  });
+});

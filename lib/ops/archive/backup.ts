@@ -92,7 +92,8 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
     etcd.dispose();
     throw new RescueError('FILE_EXISTS', 'a backup is never overwritten: this file exists', { file: requested, hint: 'choose another --out, or pass --force to replace it' });
   }
-  const temp = join(directory, `.${basename(requested)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // The writer's pid is spelled out (pid-N) so the sweep can never read a random suffix as a pid.
+  const temp = join(directory, `.${basename(requested)}.pid-${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const manifest: BackupManifest = {
     schemaVersion: 1,
     tool: { name: 'rescue-kit', version: options.version },
@@ -189,10 +190,13 @@ function publishWithoutOverwriting(temp: string, requested: string, explicit: bo
 /** Partial archives (0600, holding keys) that a killed or failed backup left: removed when their writer is gone. */
 export function removeDeadBackupTemps(directory: string): string[] {
   return removeFilesMatching(directory, (name) => {
-    const pid = Number(/^\..+\.(\d+)(\.[0-9a-f]{8})?\.tmp$/.exec(name)?.[1]);
+    const pid = Number((/^\..+\.pid-(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name) ?? LEGACY_TEMP.exec(name))?.[1]);
     return pid > 0 && pid !== process.pid && !isAlive(pid);
   });
 }
+
+/** What versions before the pid-N names left: `.NAME.tar.gz.<pid>.tmp`. */
+const LEGACY_TEMP = /^\..+\.tar\.gz(?:\.enc)?\.(\d+)\.tmp$/;
 
 async function archiveEntry(host: Host, tar: TarWriter, entry: Walked, manifest: BackupManifest, warnings: string[]): Promise<void> {
   const real = host.real(entry.hostPath);
