@@ -220,8 +220,14 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
 
     await restartInOrder(host, run, plan.restart, options, report);
     journal.phase = 'done';
-    run.save();
     report.ok = true;
+    try {
+      run.save();
+    } catch (error) {
+      // Every file is written and every component healthy: a journal that cannot say "done" (a disk filled by
+      // something else meanwhile) is no reason to undo a good renewal. It stays "committed"; --resume closes it.
+      options.log(`warning: the journal could not record "done": ${ioError(error, 'the renewal itself is complete').message}; run rescue-kit renew --resume once there is space`);
+    }
   } catch (error) {
     report.failure = (error as Error).message;
     journal.error = report.failure;
