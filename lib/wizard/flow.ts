@@ -196,7 +196,7 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
     restart,
     timeoutMs: options.timeoutMs,
     etcdBackup: 'auto',
-    log: (message) => progress.step(message),
+    log: (message) => progress.log(message),
   });
   progress.done(result.ok);
   if (result.steps.length) {
@@ -239,7 +239,7 @@ async function rollbackFlow(options: WizardOptions): Promise<void> {
   progress.step('saving the current state');
   await createBackup(options.host, { out: defaultBackupPath(options.host, `pre-rollback-${runId}`), etcd: 'skip', version: options.version, check: null });
   progress.step(`restoring the state before run ${runId}`);
-  const result = await rollbackRun(options.host, loadRun(options.host, runId), { restart: options.answers.restart ?? 'none', timeoutMs: options.timeoutMs, log: (message) => progress.step(message), version: options.version });
+  const result = await rollbackRun(options.host, loadRun(options.host, runId), { restart: options.answers.restart ?? 'none', timeoutMs: options.timeoutMs, log: (message) => progress.log(message), version: options.version });
   progress.done(result.problems.length === 0);
   if (result.problems.length) throw new RescueError('FAILED_ROLLED_BACK', `rollback incomplete: ${result.problems.join(', ')}`);
   options.say(green('rolled back byte for byte'));

@@ -29,6 +29,17 @@ export class Progress {
     }
   }
 
+  /**
+   * What ops report while they work: a "warning: ..." is shown as a warning line (!), never as a step that
+   * then gets a ✓; anything else starts a new step.
+   */
+  log(message: string): void {
+    const warning = /^warning: ([\s\S]*)$/.exec(message);
+    if (!warning) return this.step(message);
+    this.done();
+    this.stream.write(`! ${warning[1]}\n`);
+  }
+
   /** End the current step with ✓ (or ✗). */
   done(ok = true): void {
     if (!this.current) return;

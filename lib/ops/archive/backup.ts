@@ -123,6 +123,7 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
       failed = error;
       tarStream.destroy(error as Error);
     });
+    if (etcd.method === 'data-dir') log(`copying the etcd data dir ${etcd.dataDir} into the archive (no snapshot: consistent only if etcd stays stopped)`);
     for (const entry of walked) {
       if (failed) throw failed;
       await archiveEntry(host, tar, entry, manifest, warnings);
@@ -235,7 +236,7 @@ async function etcdForBackup(host: Host, cluster: ClusterFromManifests, mode: 'a
   const listening = await reachable(endpoint);
   const client = listening ? await etcdClient(host, cluster) : undefined;
   if (!listening) {
-    log(`etcd does not answer at ${endpoint}; falling back to a copy of the data dir`);
+    log(`warning: etcd does not answer at ${endpoint}; falling back to a copy of the data dir`);
     warnings.push(`etcd does not answer at ${endpoint}: copied the etcd data dir instead of a snapshot`);
   } else if (client) {
     const health = await etcdHealthy(host, client);
@@ -253,7 +254,7 @@ async function etcdForBackup(host: Host, cluster: ClusterFromManifests, mode: 'a
     } else {
       client.dispose();
       const reason = health.exitCode === 127 ? 'etcdctl is not installed' : `etcd does not answer at ${client.endpoints[0]}`;
-      log(`${reason}; falling back to a copy of the data dir`);
+      log(`warning: ${reason}; falling back to a copy of the data dir`);
       warnings.push(`${reason}: copied the etcd data dir instead of a snapshot`);
     }
   } else {

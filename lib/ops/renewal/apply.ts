@@ -289,7 +289,7 @@ function auditQuietly(host: Host, options: ApplyOptions, plan: RenewPlan, report
 export async function restartInOrder(host: Host, run: Run, components: Component[], options: ApplyOptions, report: ApplyReport): Promise<void> {
   const { journal } = run;
   if (options.restart === 'none') {
-    if (components.length) options.log(`not restarting (--restart none): ${components.join(', ')} must be restarted to load the new certificates`);
+    if (components.length) options.log(`warning: not restarting (--restart none): ${components.join(', ')} must be restarted to load the new certificates`);
     return;
   }
   journal.phase = 'restarting';
