@@ -55,6 +55,12 @@ export async function detectRestartMode(host: Host): Promise<RestartMode> {
   return 'none';
 }
 
+/** The renewable certificates this tree has (super-admin.conf only from 1.29; nothing that is missing here). */
+function presentNames(inventory: Inventory | undefined): string[] {
+  const renewable = renewableNames(99);
+  return renewable.filter((name) => inventory?.items.some((item) => item.name === name && item.expected && item.certificate));
+}
+
 function needsRenewal(report: CheckReport): string[] {
   const renewable = renewableNames(99);
   return report.certificates.filter((entry) => renewable.includes(entry.name) && ['EXPIRED', 'WARN', 'NOT-YET-VALID'].includes(entry.status)).map((entry) => entry.name);
@@ -102,7 +108,7 @@ export async function runWizard(options: WizardOptions): Promise<void> {
     case 'renew-expiring':
     case 'renew-chosen':
     case 'ca-renew':
-      return renewFlow(options, action, expiring);
+      return renewFlow(options, action, expiring, presentNames(inventory));
     case 'issue':
       return issueFlow(options);
     case 'rollback':
@@ -167,9 +173,8 @@ async function backupFlow(options: WizardOptions): Promise<void> {
   options.say(green(`backup: ${result.archive} (${result.manifest.entries.length} entries, etcd: ${result.manifest.etcd.method})`));
 }
 
-async function renewFlow(options: WizardOptions, action: Action, expiring: string[]): Promise<void> {
+async function renewFlow(options: WizardOptions, action: Action, expiring: string[], present: string[]): Promise<void> {
   const { host, answers } = options;
-  const present = renewableNames(99);
   const names =
     action === 'ca-renew'
       ? ['ca', 'front-proxy-ca', 'etcd-ca']
