@@ -4,10 +4,10 @@
 // --dry-run shows what would be put back; a rollback leaves a file the kubelet
 // wrote after the run in place (it undoes the run, not the world).
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fixtureRoot, tempDir } from './helpers/env.js';
-import { cli, fullListing, hostModes, listing, readCert, show } from './helpers/renew.js';
+import { cli, fullListing, hostModes, listing, readCert, show, writeFakes } from './helpers/renew.js';
 
 const unattended = ['--restart', 'none', '--yes', '--no-etcd-backup'];
 
@@ -180,5 +180,32 @@ describe('a second renew --all on fresh certificates asks for --force', function
     const broken = await cli(['renew', '--all', ...unattended, '--root', root]);
     expect(broken.exitCode, 'not refused as "fresh": apiserver.crt is damaged (and listed as NOT renewed)').to.equal(3);
     expect(broken.stderr).to.match(/NOT renewed: apiserver/);
+  });
+});
+
+describe('--restart MODE is checked against the host before anything is written', function () {
+  this.timeout(60_000);
+
+  it('crictl not installed, a docker client with no engine, a static pod without its manifest: exit 3 at once, nothing written, the mode that fits suggested', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const before = fullListing(root);
+    // A PATH with node but without crictl: this machine has none anyway, and a fake dir could shadow it.
+    const noCrictl = await cli(['renew', '--all', '--restart', 'crictl', '--timeout', '120s', '--yes', '--no-etcd-backup', '--root', root], { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` });
+    expect(noCrictl.exitCode, show(noCrictl)).to.equal(3);
+    expect(noCrictl.stderr).to.match(/--restart crictl does not fit this host: crictl is not installed on this host; nothing was changed/);
+    expect(noCrictl.stderr).to.match(/hint: this host looks like --restart /);
+
+    const docker = await cli(['renew', '--all', '--restart', 'docker', '--yes', '--no-etcd-backup', '--root', root]);
+    expect(docker.exitCode, show(docker)).to.equal(3);
+    expect(docker.stderr).to.match(/--restart docker does not fit this host: docker (is not installed on this host|ps fails .*: the container runtime does not answer)/);
+
+    const fakes = writeFakes(root);
+    rmSync(join(root, 'etc/kubernetes/manifests/etcd.yaml'));
+    const staticPod = await cli(['renew', '--all', '--restart', 'static-pod', '--yes', '--no-etcd-backup', '--root', root], fakes.env);
+    expect(staticPod.exitCode, show(staticPod)).to.equal(3);
+    expect(staticPod.stderr).to.match(/no static pod manifest for etcd in \/etc\/kubernetes\/manifests/);
+    const now = fullListing(root);
+    delete before['etc/kubernetes/manifests/etcd.yaml'];
+    expect(now, 'no backup, no journal, no certificate written').to.deep.equal(before);
   });
 });

@@ -11,7 +11,7 @@ import { discover, Inventory } from '../ops/inventory/discover.js';
 import { listRuns, loadRun } from '../ops/renewal/journal.js';
 import { buildRenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRenewPlan } from '../ops/ca/ca-renew-plan.js';
-import { RestartMode } from '../ops/renewal/restart.js';
+import { detectRestartMode, RestartMode } from '../ops/renewal/restart.js';
 import { parseSanList, parseValidity } from '../ops/inputs.js';
 import { renderReport } from '../render/check.js';
 import { renderPlan } from '../render/plan.js';
@@ -47,13 +47,6 @@ async function need<T>(options: WizardOptions, value: T | undefined, ask: (promp
   return ask(options.prompter);
 }
 
-/** What restart mode fits this host: static pods when the kubelet runs manifests and crictl is there. */
-export async function detectRestartMode(host: Host): Promise<RestartMode> {
-  const manifests = host.list('/etc/kubernetes/manifests').filter((name) => name.endsWith('.yaml'));
-  if (manifests.length && (await host.run('crictl', ['--version'], { timeoutMs: 5000 })).exitCode === 0) return 'static-pod';
-  if (!manifests.length && (await host.run('systemctl', ['cat', 'kube-apiserver'], { timeoutMs: 5000 })).exitCode === 0) return 'systemd';
-  return 'none';
-}
 
 /** The renewable certificates this tree has (super-admin.conf only from 1.29; nothing that is missing here). */
 function presentNames(inventory: Inventory | undefined): string[] {

@@ -18,7 +18,7 @@ import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, BEFORE_ANY_CHANGE, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from '../inventory/manifests.js';
 import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
-import { RestartMode, RestartResult, restartComponent, unpauseAll } from './restart.js';
+import { detectRestartMode, RestartMode, RestartResult, restartComponent, restartModeProblem, unpauseAll } from './restart.js';
 import { applyRestore, planRestore, verifyRestored } from '../archive/restore.js';
 
 export interface ApplyOptions {
@@ -182,6 +182,13 @@ export function backupPathsFor(changedFiles: string[]): string[] {
 
 export async function applyRenewPlan(host: Host, plan: RenewPlan, options: ApplyOptions): Promise<ApplyReport> {
   const started = Date.now();
+  const misfit = await restartModeProblem(host, options.restart, plan.restart);
+  if (misfit) {
+    const detected = await detectRestartMode(host);
+    throw new RescueError('PRECONDITION', `--restart ${options.restart} does not fit this host: ${misfit}; nothing was changed`, {
+      hint: detected !== options.restart ? `this host looks like --restart ${detected}${detected === 'none' ? ' (then restart the components yourself)' : ''}` : 'fix the runtime first, or pass --restart none and restart the components yourself',
+    });
+  }
   const unlock = acquireLock(host);
   const report: ApplyReport = { runId: '', backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   let run: Run | undefined;

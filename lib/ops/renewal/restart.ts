@@ -29,11 +29,15 @@ export interface RestartResult {
 
 const waitFor = (check: () => Promise<boolean>, options: RestartOptions) => pollUntil(check, Boolean, options);
 
+/** The running containers of a component, as the runtime lists them. */
+function listContainers(host: Host, runtime: 'crictl' | 'docker', component: Component) {
+  return runtime === 'crictl'
+    ? host.run('crictl', ['ps', '--name', `^${component}$`, '--state', 'running', '-q'], { timeoutMs: 15_000 })
+    : host.run('docker', ['ps', '-q', '--filter', `name=k8s_${component}_`], { timeoutMs: 15_000 });
+}
+
 async function containerIds(host: Host, runtime: 'crictl' | 'docker', component: Component): Promise<string[] | undefined> {
-  const result =
-    runtime === 'crictl'
-      ? await host.run('crictl', ['ps', '--name', `^${component}$`, '--state', 'running', '-q'], { timeoutMs: 15_000 })
-      : await host.run('docker', ['ps', '-q', '--filter', `name=k8s_${component}_`], { timeoutMs: 15_000 });
+  const result = await listContainers(host, runtime, component);
   if (result.exitCode !== 0) return undefined;
   return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
 }
@@ -105,4 +109,35 @@ export function unpauseAll(host: Host, paused: { from: string; to: string }[]): 
   for (const { from, to } of paused) {
     if (host.lstat(to) && !host.lstat(from)) renameSync(host.real(to), host.real(from));
   }
+}
+
+/** What restart mode fits this host: static pods when the kubelet runs manifests and crictl is there; systemd units for a binary install. */
+export async function detectRestartMode(host: Host): Promise<RestartMode> {
+  const manifests = host.list(MANIFEST_DIR).filter((name) => name.endsWith('.yaml'));
+  if (manifests.length && (await host.run('crictl', ['--version'], { timeoutMs: 5000 })).exitCode === 0) return 'static-pod';
+  if (!manifests.length && (await host.run('systemctl', ['cat', 'kube-apiserver'], { timeoutMs: 5000 })).exitCode === 0) return 'systemd';
+  return 'none';
+}
+
+/**
+ * Pre-flight for --restart MODE, before anything is written: the tool it drives must be there and answer
+ * (crictl/docker `ps`, systemctl), and static pods need their manifests. Otherwise the run would write,
+ * wait out --timeout per component, and roll back. Returns the problem in words, or undefined when it fits.
+ */
+export async function restartModeProblem(host: Host, mode: RestartMode, components: Component[]): Promise<string | undefined> {
+  if (mode === 'none' || components.length === 0) return undefined;
+  const tool = mode === 'docker' ? 'docker' : mode === 'systemd' ? 'systemctl' : 'crictl';
+  if (mode === 'systemd') {
+    if ((await host.run('systemctl', ['--no-pager', 'is-system-running'], { timeoutMs: 10_000 })).exitCode === 127) return 'systemctl is not installed on this host';
+  } else if (components.some((component) => component !== 'kubelet')) {
+    // The same listing the restart itself uses, for the first container it will restart.
+    const probe = await listContainers(host, tool as 'crictl' | 'docker', components.find((component) => component !== 'kubelet')!);
+    if (probe.exitCode === 127) return `${tool} is not installed on this host`;
+    if (probe.exitCode !== 0) return `${tool} ps fails (${probe.stderr.trim().split('\n').pop() || `exit ${probe.exitCode}`}): the container runtime does not answer`;
+  }
+  if (mode === 'static-pod') {
+    const missing = components.filter((component) => component !== 'kubelet' && !host.lstat(`${MANIFEST_DIR}/${component}.yaml`));
+    if (missing.length) return `no static pod manifest for ${missing.join(', ')} in ${MANIFEST_DIR}`;
+  }
+  return undefined;
 }
