@@ -12,10 +12,10 @@ import { ioError, RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { createBackup, defaultBackupPath } from '../archive/backup.js';
 import { BACKUP_PATHS } from '../archive/backup-manifest.js';
-import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, removeStaleTemps, writeError } from '../../host/fs.js';
+import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, writeError } from '../../host/fs.js';
 import { appendAudit } from '../audit/audit.js';
 import { checkHealth, HealthResult } from './health.js';
-import { acquireLock, BEFORE_ANY_CHANGE, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
+import { acquireLock, BEFORE_ANY_CHANGE, closeUnchangedRun, removeRunTemps, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from '../inventory/manifests.js';
 import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
 import { detectRestartMode, RestartMode, RestartResult, restartComponent, restartModeProblem, unpauseAll } from './restart.js';
@@ -241,7 +241,7 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     if (BEFORE_ANY_CHANGE.includes(journal.phase)) {
       // Nothing in the tree was changed (the backup, the staging or the temps failed): say so, leave nothing
       // behind that could block the next run, and keep no staged key material.
-      abortUnchanged(host, run);
+      closeUnchangedRun(host, run);
       auditQuietly(host, options, plan, report, 'failed');
       throw ioError(error, 'nothing was changed');
     }
@@ -261,18 +261,6 @@ function uniqueRunId(host: Host): string {
   for (let suffix = 0; ; suffix++) {
     const id = suffix ? `${base}.${suffix}` : base;
     if (!host.lstat(`${RUNS_DIR}/${id}`)) return id;
-  }
-}
-
-/** A run that stopped before its first change: closed as "aborted", staged bytes removed (best effort). */
-function abortUnchanged(host: Host, run: Run): void {
-  for (const directory of new Set(run.journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
-  rmSync(join(run.dir, 'staged'), { recursive: true, force: true });
-  run.journal.phase = 'aborted';
-  try {
-    run.save();
-  } catch {
-    // The disk may be full: the next run sweeps a run left in an early phase (sweepAbandonedRuns).
   }
 }
 
@@ -361,7 +349,7 @@ export async function rollbackRun(host: Host, run: Run, options: Pick<ApplyOptio
   unpauseAll(host, journal.paused);
   journal.paused = [];
   // Temps a killed commit left beside the targets (complete new files, keys among them) go first.
-  for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
+  removeRunTemps(host, journal);
   const { restored, saved, problems } = legacy ? await restoreFromBackup(host, journal) : putBackBefore(host, run);
   journal.phase = problems.length ? 'failed' : 'rolled-back';
   run.save();
@@ -455,7 +443,7 @@ export function resumeRun(host: Host, run: Run): number {
   unpauseAll(host, journal.paused);
   journal.paused = [];
   // Idempotent: a step whose rename landed before the crash is simply written again.
-  for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
+  removeRunTemps(host, journal);
   const committed = journal.steps.filter((step) => !step.done).length;
   commitSteps(host, run);
   journal.phase = 'committed';

@@ -144,15 +144,27 @@ export function refuseIfBusyOrInterrupted(host: Host): void {
 export function sweepAbandonedRuns(host: Host): void {
   for (const journal of listRuns(host).filter((entry) => BEFORE_ANY_CHANGE.includes(entry.phase))) {
     if (journal.pid === process.pid) continue;
-    const dir = host.real(`${RUNS_DIR}/${journal.runId}`);
-    for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
-    rmSync(join(dir, 'staged'), { recursive: true, force: true });
-    journal.phase = 'aborted';
     journal.error ??= 'stopped before changing anything; closed by the next run';
-    try {
-      runAt(host, dir, journal).save();
-    } catch {}
+    closeUnchangedRun(host, runAt(host, host.real(`${RUNS_DIR}/${journal.runId}`), journal));
   }
+}
+
+/** Temps a killed commit left beside the run's targets (complete new files, keys among them). */
+export function removeRunTemps(host: Host, journal: Journal): void {
+  for (const directory of new Set(journal.steps.map((step) => dirname(host.real(step.hostPath))))) removeStaleTemps(directory);
+}
+
+/**
+ * A run that changed nothing in the tree: "aborted", its temps and staged bytes (keys) removed. Best effort:
+ * on a full disk the journal may keep its early phase, and the next run that takes the lock sweeps it again.
+ */
+export function closeUnchangedRun(host: Host, run: Run): void {
+  removeRunTemps(host, run.journal);
+  rmSync(join(run.dir, 'staged'), { recursive: true, force: true });
+  run.journal.phase = 'aborted';
+  try {
+    run.save();
+  } catch {}
 }
 
 /** The pid of a live process holding the lock, if any. */
