@@ -203,56 +203,47 @@ export async function rollback(options: RollbackCommandOptions): Promise<void> {
   }
   // The lock first: it refuses while another run is live, and closes runs that died before changing anything.
   const unlock = acquireLock(host);
-  let journal: ReturnType<typeof listRuns>[number] | undefined;
   try {
-    const runs = listRuns(host);
-    // Default: the interrupted run, else the newest finished one (if that one changed nothing, say so).
-    journal = options.run ? runs.find((entry) => entry.runId === options.run) : (interruptedRuns(host)[0] ?? runs.find((entry) => entry.phase === 'done' || entry.phase === 'aborted'));
-    if (!journal) throw new RescueError('FILE_NOT_FOUND', options.run ? `no run ${options.run} under ${host.root}` : 'no run to roll back', { hint: 'list runs: rescue-kit rollback --list' });
-  } catch (error) {
+    await rollbackUnderLock(host, options);
+  } finally {
     unlock();
-    throw error;
   }
+}
+
+async function rollbackUnderLock(host: Host, options: RollbackCommandOptions): Promise<void> {
+  const runs = listRuns(host);
+  // Default: the interrupted run, else the newest finished one (if that one changed nothing, say so).
+  const journal = options.run ? runs.find((entry) => entry.runId === options.run) : (interruptedRuns(host)[0] ?? runs.find((entry) => entry.phase === 'done' || entry.phase === 'aborted'));
+  if (!journal) throw new RescueError('FILE_NOT_FOUND', options.run ? `no run ${options.run} under ${host.root}` : 'no run to roll back', { hint: 'list runs: rescue-kit rollback --list' });
   if (journal.phase === 'rolled-back' || journal.phase === 'aborted') {
-    unlock();
-    const earlier = listRuns(host).find((entry) => entry.phase === 'done');
+    const earlier = runs.find((entry) => entry.phase === 'done');
     return say(journal.phase === 'aborted' ? `run ${journal.runId} stopped before changing anything: there is nothing to roll back${!options.run && earlier ? ` (an earlier run can be: rescue-kit rollback --run ${earlier.runId})` : ''}` : `run ${journal.runId} is already rolled back`);
   }
   const journalled = journal.steps.every((step) => step.before);
   say(`roll back run ${journal.runId} (${journal.command}, ${journal.phase}) ${journalled ? `from its journal (${journal.steps.length} files)` : `from ${journal.backup}`}`);
   if (options.dryRun) {
-    // The plan of what would be put back: data on stdout, nothing written, the lock released.
-    unlock();
+    // The plan of what would be put back: data on stdout, nothing written.
     if (!journalled) return void process.stdout.write(`the whole backup ${journal.backup} would be restored (see: rescue-kit restore ${journal.backup} --dry-run --root ${options.root})\n`);
     const actions = rollbackActions(host, loadRun(host, journal.runId));
     if (options.json) return printJson({ runId: journal.runId, actions });
     return void process.stdout.write(`${table(['ACTION', 'PATH', 'NOTE'], actions.map((entry) => [entry.action, entry.hostPath, entry.changedSinceRun ? 'changed since the run: saved into the run directory first' : '']))}\n`);
   }
-  try {
-    await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
-  } catch (error) {
-    unlock();
-    throw error;
+  await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
+  if (!journalled) {
+    // An older run without its old bytes staged: keep what it wrote (new keys included) before restoring its backup.
+    const paths = backupPathsFor(journal.steps.map((step) => step.hostPath)).filter((path) => host.lstat(path));
+    const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), paths, etcd: 'skip', version: version(), check: null });
+    say(`current state saved: ${saved.archive}`);
   }
-  try {
-    if (!journalled) {
-      // An older run without its old bytes staged: keep what it wrote (new keys included) before restoring its backup.
-      const paths = backupPathsFor(journal.steps.map((step) => step.hostPath)).filter((path) => host.lstat(path));
-      const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), paths, etcd: 'skip', version: version(), check: null });
-      say(`current state saved: ${saved.archive}`);
-    }
-    const run = loadRun(host, journal.runId);
-    const restart = options.restart ?? (run.journal.restartMode as RestartMode | undefined) ?? 'none';
-    if (run.journal.restarted.length) say(`restarting what the run restarted (${run.journal.restarted.join(', ')}) with --restart ${restart}`);
-    const result = await rollbackRun(host, run, { restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
-    if (result.problems.length) {
-      process.exitCode = ExitCode.failedPartialChange;
-      return say(red(`rollback incomplete: ${result.problems.slice(0, 5).join(', ')}`));
-    }
-    if (result.saved.length) warn(`changed since the run, saved before being replaced: ${result.saved.join(', ')} (in ${run.dir}/replaced-by-rollback)`);
-    for (const restart of result.restarts) (restart.ok ? say : warn)(`${restart.component}: ${restart.detail}`);
-    say(green(`rolled back: ${result.restored.length} files are byte-for-byte as before run ${journal.runId}${journalled ? '; the run\'s new files stay in its journal directory' : ''}`));
-  } finally {
-    unlock();
+  const run = loadRun(host, journal.runId);
+  const restart = options.restart ?? (run.journal.restartMode as RestartMode | undefined) ?? 'none';
+  if (run.journal.restarted.length) say(`restarting what the run restarted (${run.journal.restarted.join(', ')}) with --restart ${restart}`);
+  const result = await rollbackRun(host, run, { restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
+  if (result.problems.length) {
+    process.exitCode = ExitCode.failedPartialChange;
+    return say(red(`rollback incomplete: ${result.problems.slice(0, 5).join(', ')}`));
   }
+  if (result.saved.length) warn(`changed since the run, saved before being replaced: ${result.saved.join(', ')} (in ${run.dir}/replaced-by-rollback)`);
+  for (const restarted of result.restarts) (restarted.ok ? say : warn)(`${restarted.component}: ${restarted.detail}`);
+  say(green(`rolled back: ${result.restored.length} files are byte-for-byte as before run ${journal.runId}${journalled ? '; the run\'s new files stay in its journal directory' : ''}`));
 }
