@@ -4,11 +4,16 @@
 import { join } from 'node:path';
 import { isRescueError, RescueError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { applyRenewPlan, rollbackRun } from '../ops/renewal/apply.js';
-import { createBackup, defaultBackupPath } from '../ops/archive/backup.js';
+import { applyRenewPlan } from '../ops/renewal/apply.js';
+import { createBackup } from '../ops/archive/backup.js';
 import { checkInventory, CheckReport } from '../ops/inventory/check.js';
 import { discover, Inventory } from '../ops/inventory/discover.js';
-import { listRuns, loadRun } from '../ops/renewal/journal.js';
+import { listRuns, refuseIfBusyOrInterrupted } from '../ops/renewal/journal.js';
+import { chooseRollbackTarget, closeAbandonedRuns, previewRollback, rollbackUnderLock } from '../ops/renewal/runs.js';
+import type { RenewPlan } from '../ops/renewal/renew-plan.js';
+import { buildCaRotateFinish, buildCaRotateStart, nextCaRotatePhase } from '../ops/ca/ca-rotate-plan.js';
+import { applyCertManagerFixes, fixable, readCertManagerState } from '../ops/seeds/cert-manager-doctor.js';
+import { shellLine } from '../ops/seeds/cert-manager.js';
 import { buildRenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRenewPlan } from '../ops/ca/ca-renew-plan.js';
 import { detectRestartMode, RestartMode } from '../ops/renewal/restart.js';
@@ -107,28 +112,25 @@ export async function runWizard(options: WizardOptions): Promise<void> {
     case 'rollback':
       return rollbackFlow(options);
     case 'ca-rotate':
+      return caRotateFlow(options);
+    case 'cert-manager-doctor':
+      return certManagerFlow(options);
     case 'webhook':
     case 'vcluster-reset':
-    case 'cert-manager-doctor':
       return options.runCommand(await seedToolArguments(options, action));
   }
 }
 
 /** The seeds' tools: ask for their flags, then run the same command a person would type. */
-async function seedToolArguments(options: WizardOptions, action: 'ca-rotate' | 'webhook' | 'vcluster-reset' | 'cert-manager-doctor'): Promise<string[]> {
+async function seedToolArguments(options: WizardOptions, action: 'webhook' | 'vcluster-reset'): Promise<string[]> {
   const { host, answers } = options;
-  if (!options.prompter && (action === 'webhook' || action === 'vcluster-reset')) {
+  if (!options.prompter) {
     const command = action === 'webhook' ? 'webhook' : 'vcluster reset';
     throw new RescueError('USAGE', `${action} needs answers that only its own command takes unattended`, { hint: `run rescue-kit ${command} --help and pass its flags` });
   }
   const ask = (message: string, defaultValue?: string) => need(options, undefined as string | undefined, (prompter) => prompter.text(message, defaultValue), message, defaultValue);
   const yes = answers.confirm ? ['--yes'] : [];
   switch (action) {
-    case 'ca-rotate': {
-      const inTransition = host.lstat('/etc/kubernetes/pki/ca.old.crt') !== undefined;
-      const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
-      return ['ca', 'rotate', '--phase', inTransition ? 'finish' : 'start', '--root', host.root, '--restart', restart, ...yes];
-    }
     case 'webhook': {
       const namespace = await ask('Namespace of the webhook Service and Secret');
       const service = await ask('Webhook Service name');
@@ -144,10 +146,6 @@ async function seedToolArguments(options: WizardOptions, action: 'ca-rotate' | '
       const name = await ask('vcluster name', 'vcluster');
       const namespace = await ask('vcluster namespace', name);
       return ['vcluster', 'reset', '--root', host.root, '--data', data, '--name', name, '--namespace', namespace, ...yes];
-    }
-    case 'cert-manager-doctor': {
-      const from = await ask('Recorded `kubectl get certificate,certificaterequest -A -o json` file (empty: ask the live cluster)', '');
-      return ['cert-manager', 'doctor', ...(from ? ['--from', from] : [])];
     }
   }
 }
@@ -181,15 +179,36 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
   const addSans = action === 'ca-renew' ? [] : await need(options, answers.addSans, (prompter) => prompter.addSans(), '--add-san', [] as string[]);
   const durationMs = parseValidity(validity, 'validity');
-  const plan =
+  const build = () =>
     action === 'ca-renew'
-      ? buildCaRenewPlan(host, discover(host), { names, all: false, durationMs })
-      : await buildRenewPlan(host, discover(host), { names, all: false, durationMs, newKey, addSans: addSans.length ? parseSanList(addSans) : undefined });
+      ? Promise.resolve(buildCaRenewPlan(host, discover(host), { names, all: false, durationMs }))
+      : buildRenewPlan(host, discover(host), { names, all: false, durationMs, newKey, addSans: addSans.length ? parseSanList(addSans) : undefined });
+  return planConfirmApply(options, `wizard ${action === 'ca-renew' ? 'ca renew' : 'renew'} ${names.join(' ')}`, restart, build);
+}
+
+/** The rotation's next phase (start while no transition is on, else finish), through the same plan -> confirm -> apply path. */
+async function caRotateFlow(options: WizardOptions): Promise<void> {
+  const { host, answers } = options;
+  refuseIfBusyOrInterrupted(host);
+  const phase = nextCaRotatePhase(host);
+  options.say(`CA rotation: the next phase here is "${phase}"${phase === 'finish' ? ' (every node and client must already trust the new CA)' : ' (clients get a bundle of both CAs)'}`);
+  const validity = phase === 'start' ? await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', '10y') : '10y';
+  const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
+  const build = async () => (phase === 'start' ? buildCaRotateStart(host, discover(host), parseValidity(validity, 'validity')) : buildCaRotateFinish(host, discover(host)));
+  await planConfirmApply(options, `wizard ca rotate --phase ${phase}`, restart, build);
+  if (phase === 'start') options.say('transition: clients trust both CAs. Once every node and client has the bundle, run the wizard again (or rescue-kit ca rotate --phase finish)');
+}
+
+/** Every renewal-shaped action: refuse a busy or half-changed tree first (as the CLI does), plan, show, confirm, apply. */
+async function planConfirmApply(options: WizardOptions, command: string, restart: RestartMode, build: () => Promise<RenewPlan>): Promise<void> {
+  const { host } = options;
+  refuseIfBusyOrInterrupted(host);
+  const plan = await build();
   options.say(`\n${renderPlan(plan)}`);
   await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const progress = new Progress();
   const result = await applyRenewPlan(host, plan, {
-    command: `wizard renew ${names.join(' ')}`,
+    command,
     version: options.version,
     restart,
     timeoutMs: options.timeoutMs,
@@ -201,13 +220,13 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
     options.say(table(['COMPONENT', 'RESTART', 'HEALTH'], result.steps.map((step) => [step.component, step.restart.ok ? 'ok' : 'FAILED', step.health ? `${step.health.ok ? 'ok' : 'FAILED'}: ${step.health.detail}` : '-'])));
   }
   options.say(`backup: ${result.backup}`);
-  options.say(`undo:   rescue-kit rollback --root ${host.root} --run ${result.runId}`);
   if (!result.ok) {
     options.say(red(`FAILED: ${result.failure}`));
     throw new RescueError('FAILED_ROLLED_BACK', result.rolledBack ? 'renewal failed and was rolled back byte for byte' : `renewal failed and the rollback did not fully restore: ${result.rollbackProblems.join(', ')}`, {
       hint: result.rolledBack ? 'fix the cause above and run again' : `restore by hand: rescue-kit restore ${result.backup} --root ${host.root}`,
     });
   }
+  options.say(`undo:   rescue-kit rollback --root ${host.root} --run ${result.runId}`);
   options.say(green(`renewed ${plan.items.length} certificates in ${(result.elapsedMs / 1000).toFixed(1)} s`));
 }
 
@@ -228,17 +247,43 @@ async function issueFlow(options: WizardOptions): Promise<void> {
 }
 
 async function rollbackFlow(options: WizardOptions): Promise<void> {
-  const runs = listRuns(options.host).filter((run) => run.phase !== 'rolled-back' && run.backup);
-  if (!runs.length) throw new RescueError('FILE_NOT_FOUND', 'no run to roll back on this host', { hint: 'runs are listed by rescue-kit rollback --list' });
-  options.say(table(['RUN', 'COMMAND', 'PHASE', 'STARTED'], runs.map((run) => [run.runId, run.command, run.phase, run.startedAt])));
-  const runId = runs[0]!.runId;
-  await confirmOrStop(options, `Roll back run ${runId} (restore its backup byte for byte)?`);
+  const { host } = options;
+  const runs = listRuns(host).filter((run) => run.phase !== 'rolled-back');
+  if (runs.length) options.say(table(['RUN', 'COMMAND', 'PHASE', 'STARTED'], runs.map((run) => [run.runId, run.command, run.phase, run.startedAt])));
+  // The same choice as `rescue-kit rollback`: the interrupted run, else the newest finished one.
+  const target = chooseRollbackTarget(host);
+  if (target.nothingToDo !== undefined) {
+    closeAbandonedRuns(host);
+    return options.say(`${yellow('!')} ${target.nothingToDo}`);
+  }
+  const preview = previewRollback(host, target.journal);
+  const what = preview.fromJournal ? `put back ${preview.actions.filter((entry) => entry.action !== 'unchanged').length} files from its journal` : `restore its backup ${preview.backup}`;
+  await confirmOrStop(options, `Roll back run ${target.journal.runId} (${target.journal.command}): ${what}?`);
   const progress = new Progress();
-  progress.step('saving the current state');
-  await createBackup(options.host, { out: defaultBackupPath(options.host, `pre-rollback-${runId}`), etcd: 'skip', version: options.version, check: null });
-  progress.step(`restoring the state before run ${runId}`);
-  const result = await rollbackRun(options.host, loadRun(options.host, runId), { restart: options.answers.restart ?? 'none', timeoutMs: options.timeoutMs, log: (message) => progress.log(message), version: options.version });
-  progress.done(result.problems.length === 0);
-  if (result.problems.length) throw new RescueError('FAILED_ROLLED_BACK', `rollback incomplete: ${result.problems.join(', ')}`);
-  options.say(green('rolled back byte for byte'));
+  progress.step(`restoring the state before run ${target.journal.runId}`);
+  const outcome = await rollbackUnderLock(host, target.journal.runId, { restart: options.answers.restart, timeoutMs: options.timeoutMs, log: (message) => progress.log(message), version: options.version });
+  if ('nothingToDo' in outcome) {
+    progress.done(true);
+    return options.say(`${yellow('!')} ${outcome.nothingToDo}`);
+  }
+  progress.done(outcome.problems.length === 0);
+  if (outcome.safetyBackup) options.say(`current state saved: ${outcome.safetyBackup}`);
+  if (outcome.problems.length) throw new RescueError('FAILED_ROLLED_BACK', `rollback incomplete: ${outcome.problems.join(', ')}`);
+  for (const path of outcome.saved) options.say(`${yellow('!')} changed since the run, saved before being replaced: ${path}`);
+  for (const restarted of outcome.restarts) options.say(`${restarted.ok ? green('✓') : yellow('!')} ${restarted.component}: ${restarted.detail}`);
+  options.say(green(`rolled back: ${outcome.restored.length} files are byte-for-byte as before run ${target.journal.runId}`));
+}
+
+/** Seed 002: the findings, then (after a yes) the fixes, through the same ops as `cert-manager doctor`. */
+async function certManagerFlow(options: WizardOptions): Promise<void> {
+  const from = await need(options, undefined as string | undefined, (prompter) => prompter.text('Recorded `kubectl get certificate,certificaterequest -A -o json` file (empty: ask the live cluster)', ''), '--from', '');
+  const state = await readCertManagerState(options.host, { from: from || undefined });
+  options.say(table(['NAMESPACE', 'CERTIFICATE', 'DIAGNOSIS'], state.findings.map((finding) => [finding.namespace, finding.name, finding.diagnosis])));
+  for (const finding of state.findings.filter((entry) => entry.diagnosis !== 'ok')) {
+    options.say(`\n${finding.namespace}/${finding.name}: ${finding.explanation}`);
+    for (const step of finding.fix) options.say(`  ${shellLine(step)}`);
+  }
+  if (!fixable(state).length) return options.say(green('nothing to fix'));
+  await confirmOrStop(options, `Run these ${fixable(state).reduce((count, finding) => count + finding.fix.length, 0)} kubectl steps now?`);
+  await applyCertManagerFixes(options.host, state, options.say);
 }

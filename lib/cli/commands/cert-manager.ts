@@ -1,9 +1,7 @@
 // `rescue-kit cert-manager doctor`: stuck cert-manager renewals explained and fixed (seed 002).
-import { RescueError } from '../../errors.js';
-import { readText, writeFilesAtomically } from '../../host/fs.js';
 import { createHost } from '../../host/host.js';
-import { parseJson } from '../../config/json.js';
-import { diagnose, K8sResource, shellLine } from '../../ops/seeds/cert-manager.js';
+import { shellLine } from '../../ops/seeds/cert-manager.js';
+import { applyCertManagerFixes, fixable, readCertManagerState } from '../../ops/seeds/cert-manager-doctor.js';
 import { printJson, say, table } from '../output.js';
 
 export interface DoctorOptions {
@@ -15,41 +13,18 @@ export interface DoctorOptions {
 
 export async function doctor(options: DoctorOptions): Promise<void> {
   const host = createHost();
-  let text: string;
-  if (options.from) text = readText(options.from, 'recorded kubectl output');
+  const state = await readCertManagerState(host, options);
+  if (options.json) printJson(state.findings);
   else {
-    const scope = options.namespace ? ['-n', options.namespace] : ['-A'];
-    const result = await host.run('kubectl', ['get', 'certificate,certificaterequest', ...scope, '-o', 'json'], { timeoutMs: 60_000 });
-    if (result.exitCode !== 0) throw new RescueError('FILE_NOT_FOUND', `kubectl get certificate,certificaterequest failed: ${result.stderr.trim()}`, { hint: 'no cluster reachable? record it elsewhere (kubectl get certificate,certificaterequest -A -o json > cm.json) and pass --from cm.json' });
-    text = result.stdout;
-  }
-  const list = parseJson(text, options.from ?? 'kubectl output') as { items?: K8sResource[] };
-  const items = (list.items ?? []).filter((item) => !options.namespace || item.metadata?.namespace === options.namespace);
-  const findings = diagnose(items, new Date());
-  if (options.json) printJson(findings);
-  else {
-    say(table(['NAMESPACE', 'CERTIFICATE', 'DIAGNOSIS'], findings.map((finding) => [finding.namespace, finding.name, finding.diagnosis])));
-    for (const finding of findings.filter((entry) => entry.diagnosis !== 'ok')) {
+    say(table(['NAMESPACE', 'CERTIFICATE', 'DIAGNOSIS'], state.findings.map((finding) => [finding.namespace, finding.name, finding.diagnosis])));
+    for (const finding of state.findings.filter((entry) => entry.diagnosis !== 'ok')) {
       say(`\n${finding.namespace}/${finding.name}: ${finding.explanation}`);
       for (const step of finding.fix) say(`  ${shellLine(step)}`);
     }
   }
-  const broken = findings.filter((finding) => finding.fix.length);
   if (!options.apply) {
-    if (broken.length) process.exitCode = 11;
+    if (fixable(state).length) process.exitCode = 11;
     return;
   }
-  if (broken.length) {
-    // What --apply deletes is kept: the objects as they were, to re-create any of them with kubectl apply.
-    const saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    writeFilesAtomically([{ path: saved, data: text, mode: 0o600 }]);
-    say(`saved the objects as they were: ${saved}`);
-  }
-  for (const finding of broken) {
-    for (const step of finding.fix) {
-      const result = await host.run('kubectl', step, { timeoutMs: 60_000 });
-      if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(step)} failed: ${result.stderr.trim()}`, { hint: 'nothing to roll back: deleting a failed request and re-triggering are safe to repeat' });
-      say(`${shellLine(step).slice(0, 120)}: ${result.stdout.trim()}`);
-    }
-  }
+  await applyCertManagerFixes(host, state, say);
 }

@@ -2,10 +2,10 @@
 // journal, write, restart in order, health-check, roll back on failure.
 import { ExitCode, RescueError } from '../../errors.js';
 import { createHost, Host } from '../../host/host.js';
-import { ApplyOptions, ApplyReport, applyRenewPlan, backupPathsFor, resumeRun, restartInOrder, rollbackActions, rollBackInto, rollbackRun } from '../../ops/renewal/apply.js';
-import { createBackup, defaultBackupPath } from '../../ops/archive/backup.js';
+import { ApplyOptions, ApplyReport, applyRenewPlan } from '../../ops/renewal/apply.js';
+import { chooseRollbackTarget, closeAbandonedRuns, previewRollback, resumeInterruptedRun, RollbackPreview, rollbackUnderLock } from '../../ops/renewal/runs.js';
 import { discover } from '../../ops/inventory/discover.js';
-import { acquireLock, interruptedRuns, listRuns, loadRun, refuseIfBusyOrInterrupted } from '../../ops/renewal/journal.js';
+import { listRuns, refuseIfBusyOrInterrupted } from '../../ops/renewal/journal.js';
 import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renewal/renew-plan.js';
 import { notAllRenewedError } from '../../ops/renewal/not-renewed.js';
 import { buildCaRenewPlan } from '../../ops/ca/ca-renew-plan.js';
@@ -146,33 +146,9 @@ function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<
 }
 
 async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
-  // Taking the lock also closes runs that died before changing anything: only real interruptions remain.
-  const unlock = acquireLock(host);
-  const [interrupted] = interruptedRuns(host);
-  if (!interrupted) {
-    unlock();
-    return say('nothing to finish: no interrupted run');
-  }
-  const run = loadRun(host, interrupted.runId);
-  const report: ApplyReport = { runId: run.journal.runId, backup: run.journal.backup ?? '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
-  const started = Date.now();
-  const apply = applyOptions(options, run.journal.command);
-  try {
-    const committed = resumeRun(host, run);
-    say(`finished writing run ${run.journal.runId} (${committed} files were still pending)`);
-    const remaining = run.journal.restart.filter((component) => !run.journal.restarted.includes(component));
-    await restartInOrder(host, run, remaining, apply, report);
-    run.journal.phase = 'done';
-    run.save();
-    report.ok = true;
-  } catch (error) {
-    report.failure = (error as Error).message;
-    await rollBackInto(report, host, run, apply);
-  } finally {
-    unlock();
-    report.elapsedMs = Date.now() - started;
-  }
-  finish(undefined, report, options);
+  const resumed = await resumeInterruptedRun(host, applyOptions(options, 'renew --resume'));
+  if (!resumed) return say('nothing to finish: no interrupted run');
+  finish(undefined, resumed.report, options);
 }
 
 export interface RollbackCommandOptions {
@@ -201,49 +177,32 @@ export async function rollback(options: RollbackCommandOptions): Promise<void> {
     if (options.json) return printJson(runs.map(({ steps, ...journal }) => ({ ...journal, files: steps.length })));
     return say(table(['RUN', 'COMMAND', 'PHASE', 'STARTED', 'BACKUP'], runs.map((journal) => [journal.runId, journal.command, journal.phase, journal.startedAt, journal.backup ?? '-'])));
   }
-  // The lock first: it refuses while another run is live, and closes runs that died before changing anything.
-  const unlock = acquireLock(host);
-  try {
-    await rollbackUnderLock(host, options);
-  } finally {
-    unlock();
+  const target = chooseRollbackTarget(host, options.run);
+  if (target.nothingToDo !== undefined) {
+    if (!options.dryRun) closeAbandonedRuns(host);
+    return say(target.nothingToDo);
   }
+  const preview = previewRollback(host, target.journal);
+  say(`roll back run ${target.journal.runId} (${target.journal.command}, ${target.journal.phase}) ${preview.fromJournal ? `from its journal (${target.journal.steps.length} files)` : `from ${preview.backup}`}`);
+  if (options.dryRun) return printRollbackPreview(target.journal.runId, preview, options);
+  await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${target.journal.runId}?`);
+  // Chosen again under the lock: a run rolled back by someone else meanwhile is not undone twice.
+  const outcome = await rollbackUnderLock(host, target.journal.runId, { restart: options.restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
+  if ('nothingToDo' in outcome) return say(outcome.nothingToDo);
+  const { journal } = outcome.run;
+  if (outcome.safetyBackup) say(`current state saved: ${outcome.safetyBackup}`);
+  if (outcome.problems.length) {
+    process.exitCode = ExitCode.failedPartialChange;
+    return say(red(`rollback incomplete: ${outcome.problems.slice(0, 5).join(', ')}`));
+  }
+  if (outcome.saved.length) warn(`changed since the run, saved before being replaced: ${outcome.saved.join(', ')} (in ${outcome.run.dir}/replaced-by-rollback)`);
+  for (const restarted of outcome.restarts) (restarted.ok ? say : warn)(`${restarted.component}: ${restarted.detail}`);
+  say(green(`rolled back: ${outcome.restored.length} files are byte-for-byte as before run ${journal.runId}${outcome.safetyBackup ? '' : "; the run's new files stay in its journal directory"}`));
 }
 
-async function rollbackUnderLock(host: Host, options: RollbackCommandOptions): Promise<void> {
-  const runs = listRuns(host);
-  // Default: the interrupted run, else the newest finished one (if that one changed nothing, say so).
-  const journal = options.run ? runs.find((entry) => entry.runId === options.run) : (interruptedRuns(host)[0] ?? runs.find((entry) => entry.phase === 'done' || entry.phase === 'aborted'));
-  if (!journal) throw new RescueError('FILE_NOT_FOUND', options.run ? `no run ${options.run} under ${host.root}` : 'no run to roll back', { hint: 'list runs: rescue-kit rollback --list' });
-  if (journal.phase === 'rolled-back' || journal.phase === 'aborted') {
-    const earlier = runs.find((entry) => entry.phase === 'done');
-    return say(journal.phase === 'aborted' ? `run ${journal.runId} stopped before changing anything: there is nothing to roll back${!options.run && earlier ? ` (an earlier run can be: rescue-kit rollback --run ${earlier.runId})` : ''}` : `run ${journal.runId} is already rolled back`);
-  }
-  const journalled = journal.steps.every((step) => step.before);
-  say(`roll back run ${journal.runId} (${journal.command}, ${journal.phase}) ${journalled ? `from its journal (${journal.steps.length} files)` : `from ${journal.backup}`}`);
-  if (options.dryRun) {
-    // The plan of what would be put back: data on stdout, nothing written.
-    if (!journalled) return void process.stdout.write(`the whole backup ${journal.backup} would be restored (see: rescue-kit restore ${journal.backup} --dry-run --root ${options.root})\n`);
-    const actions = rollbackActions(host, loadRun(host, journal.runId));
-    if (options.json) return printJson({ runId: journal.runId, actions });
-    return void process.stdout.write(`${table(['ACTION', 'PATH', 'NOTE'], actions.map((entry) => [entry.action, entry.hostPath, entry.changedSinceRun ? 'changed since the run: saved into the run directory first' : '']))}\n`);
-  }
-  await confirmOrAbort(options.yes, `restore ${host.root} to the state before run ${journal.runId}?`);
-  if (!journalled) {
-    // An older run without its old bytes staged: keep what it wrote (new keys included) before restoring its backup.
-    const paths = backupPathsFor(journal.steps.map((step) => step.hostPath)).filter((path) => host.lstat(path));
-    const saved = await createBackup(host, { out: defaultBackupPath(host, `pre-rollback-${journal.runId}`), paths, etcd: 'skip', version: version(), check: null });
-    say(`current state saved: ${saved.archive}`);
-  }
-  const run = loadRun(host, journal.runId);
-  const restart = options.restart ?? (run.journal.restartMode as RestartMode | undefined) ?? 'none';
-  if (run.journal.restarted.length) say(`restarting what the run restarted (${run.journal.restarted.join(', ')}) with --restart ${restart}`);
-  const result = await rollbackRun(host, run, { restart, timeoutMs: parseDuration(options.timeout, '--timeout'), log: (message) => say(`  ${message}`), version: version() });
-  if (result.problems.length) {
-    process.exitCode = ExitCode.failedPartialChange;
-    return say(red(`rollback incomplete: ${result.problems.slice(0, 5).join(', ')}`));
-  }
-  if (result.saved.length) warn(`changed since the run, saved before being replaced: ${result.saved.join(', ')} (in ${run.dir}/replaced-by-rollback)`);
-  for (const restarted of result.restarts) (restarted.ok ? say : warn)(`${restarted.component}: ${restarted.detail}`);
-  say(green(`rolled back: ${result.restored.length} files are byte-for-byte as before run ${journal.runId}${journalled ? '; the run\'s new files stay in its journal directory' : ''}`));
+/** The plan of what would be put back: data on stdout, nothing written. */
+function printRollbackPreview(runId: string, preview: RollbackPreview, options: RollbackCommandOptions): void {
+  if (!preview.fromJournal) return void process.stdout.write(`the whole backup ${preview.backup} would be restored (see: rescue-kit restore ${preview.backup} --dry-run --root ${options.root})\n`);
+  if (options.json) return printJson({ runId, actions: preview.actions });
+  process.stdout.write(`${table(['ACTION', 'PATH', 'NOTE'], preview.actions.map((entry) => [entry.action, entry.hostPath, entry.changedSinceRun ? 'changed since the run: saved into the run directory first' : '']))}\n`);
 }
