@@ -75,4 +75,18 @@ describe('layers: imports point down, no circles', () => {
     ]);
     expect(reaching).to.deep.equal([]);
   });
+
+  it('where kubeadm keeps things is said once, by the catalogue: no other module types a kubeadm host path', () => {
+    // The sandbox writes a whole tree (its paths are the test data); everything else asks the catalogue.
+    const typed = [...graph.keys()]
+      .filter((file) => !file.startsWith('catalogue/') && !file.startsWith('ops/sandbox/') && !file.startsWith('cli/commands/demo'))
+      .flatMap((file) =>
+        readFileSync(join(lib, file), 'utf8')
+          .split('\n')
+          .map((line, index) => ({ line, index }))
+          .filter(({ line }) => !/^\s*(\/\/|\*|\/\*\*)/.test(line) && /['"`]\/(etc\/kubernetes|var\/lib\/kubelet)\b/.test(line))
+          .map(({ index }) => `${file}:${index + 1}`),
+      );
+    expect(typed).to.deep.equal([]);
+  });
 });

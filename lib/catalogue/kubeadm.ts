@@ -1,6 +1,31 @@
 // THE table of kubeadm's certificates, CAs and kubeconfigs (after kubeadm's
-// cmd/kubeadm/app/phases/certs/certlist.go). Check, renew and the CSR templates
-// all walk this one table; no other file names "apiserver.crt".
+// cmd/kubeadm/app/phases/certs/certlist.go), and where each one lives on the
+// host (as kubeadm's certificate read/writers know it). Check, renew, backup,
+// health and the CSR templates all walk this one table; no other file names
+// "apiserver.crt" or "/etc/kubernetes/pki".
+
+/** The directories of a kubeadm host (host paths: under --root when one is given). */
+export const KUBERNETES_DIR = '/etc/kubernetes';
+export const PKI_DIR = `${KUBERNETES_DIR}/pki`;
+export const MANIFEST_DIR = `${KUBERNETES_DIR}/manifests`;
+export const KUBELET_PKI_DIR = '/var/lib/kubelet/pki';
+/** The kubelet's rotated client cert + key (one PEM), a symlink to kubelet-client-<time>.pem. */
+export const KUBELET_CLIENT_CURRENT = `${KUBELET_PKI_DIR}/kubelet-client-current.pem`;
+/** The kubelet's serving cert (self-signed by the kubelet unless serverTLSBootstrap). */
+export const KUBELET_SERVING_CERT = `${KUBELET_PKI_DIR}/kubelet.crt`;
+/** What a backup of a node's certificates holds: every file above. */
+export const TREE_PATHS: readonly string[] = [KUBERNETES_DIR, KUBELET_PKI_DIR];
+
+/**
+ * Where a catalogue row's certificate lives: a cert/key pair of files in pki/, or the client credentials of a
+ * kubeconfig (embedded, or referenced files; kubelet.conf's usually reference the kubelet's rotated pem).
+ */
+export type Storage =
+  | { kind: 'pair'; certificate: string; key: string }
+  | { kind: 'kubeconfig'; file: string; rotated?: { current: string; dir: string } };
+
+const pair = (baseName: string): Storage & { kind: 'pair' } => ({ kind: 'pair', certificate: `${PKI_DIR}/${baseName}.crt`, key: `${PKI_DIR}/${baseName}.key` });
+const kubeconfigFile = (name: string, rotated?: boolean): Storage & { kind: 'kubeconfig' } => ({ kind: 'kubeconfig', file: `${KUBERNETES_DIR}/${name}`, ...(rotated ? { rotated: { current: KUBELET_CLIENT_CURRENT, dir: KUBELET_PKI_DIR } } : {}) });
 
 /** Cluster facts the SAN rules need (learned from manifests or given by flags). */
 export interface ClusterFacts {
@@ -31,6 +56,7 @@ export interface CaSpec {
   commonName: string;
   /** CSR template file under templates/. */
   template: string;
+  storage: Storage & { kind: 'pair' };
 }
 
 export type SanRule = 'none' | 'apiserver' | 'etcd-node';
@@ -48,6 +74,7 @@ export interface LeafSpec {
   /** The component that reads it, for the restart order. */
   component: 'etcd' | 'kube-apiserver';
   template: string;
+  storage: Storage & { kind: 'pair' };
 }
 
 export interface KubeconfigSpec {
@@ -61,6 +88,7 @@ export interface KubeconfigSpec {
   template: string;
   /** kubelet.conf: kubeadm does not renew it; the kubelet rotates it into var/lib/kubelet/pki. */
   kubeletRotated?: boolean;
+  storage: Storage & { kind: 'kubeconfig' };
 }
 
 const SERVER = ['signing', 'key encipherment', 'server auth'];
@@ -75,27 +103,27 @@ const adminGroup = (minor: number) => [minor >= 29 ? 'kubeadm:cluster-admins' : 
 const etcdClientGroup = (minor: number) => (minor >= 29 ? [] : ['system:masters']);
 
 export const CERTIFICATE_AUTHORITIES: readonly CaSpec[] = [
-  { name: 'ca', baseName: 'ca', commonName: 'kubernetes', template: 'ca-csr.json' },
-  { name: 'front-proxy-ca', baseName: 'front-proxy-ca', commonName: 'front-proxy-ca', template: 'front-proxy-ca-csr.json' },
-  { name: 'etcd-ca', baseName: 'etcd/ca', commonName: 'etcd-ca', template: 'etcd-ca-csr.json' },
+  { name: 'ca', baseName: 'ca', commonName: 'kubernetes', template: 'ca-csr.json', storage: pair('ca') },
+  { name: 'front-proxy-ca', baseName: 'front-proxy-ca', commonName: 'front-proxy-ca', template: 'front-proxy-ca-csr.json', storage: pair('front-proxy-ca') },
+  { name: 'etcd-ca', baseName: 'etcd/ca', commonName: 'etcd-ca', template: 'etcd-ca-csr.json', storage: pair('etcd/ca') },
 ];
 
 export const LEAF_CERTIFICATES: readonly LeafSpec[] = [
-  { name: 'apiserver', baseName: 'apiserver', ca: 'ca', commonName: () => 'kube-apiserver', organizations: none, usages: SERVER, sans: 'apiserver', component: 'kube-apiserver', template: 'apiserver-csr.json' },
-  { name: 'apiserver-kubelet-client', baseName: 'apiserver-kubelet-client', ca: 'ca', commonName: () => 'kube-apiserver-kubelet-client', organizations: adminGroup, usages: CLIENT, sans: 'none', component: 'kube-apiserver', template: 'apiserver-kubelet-client-csr.json' },
-  { name: 'front-proxy-client', baseName: 'front-proxy-client', ca: 'front-proxy-ca', commonName: () => 'front-proxy-client', organizations: none, usages: CLIENT, sans: 'none', component: 'kube-apiserver', template: 'front-proxy-client-csr.json' },
-  { name: 'etcd-server', baseName: 'etcd/server', ca: 'etcd-ca', commonName: (facts) => facts.nodeName, organizations: none, usages: PEER, sans: 'etcd-node', component: 'etcd', template: 'etcd-server-csr.json' },
-  { name: 'etcd-peer', baseName: 'etcd/peer', ca: 'etcd-ca', commonName: (facts) => facts.nodeName, organizations: none, usages: PEER, sans: 'etcd-node', component: 'etcd', template: 'etcd-peer-csr.json' },
-  { name: 'etcd-healthcheck-client', baseName: 'etcd/healthcheck-client', ca: 'etcd-ca', commonName: () => 'kube-etcd-healthcheck-client', organizations: etcdClientGroup, usages: CLIENT, sans: 'none', component: 'etcd', template: 'etcd-healthcheck-client-csr.json' },
-  { name: 'apiserver-etcd-client', baseName: 'apiserver-etcd-client', ca: 'etcd-ca', commonName: () => 'kube-apiserver-etcd-client', organizations: etcdClientGroup, usages: CLIENT, sans: 'none', component: 'kube-apiserver', template: 'apiserver-etcd-client-csr.json' },
+  { name: 'apiserver', baseName: 'apiserver', ca: 'ca', commonName: () => 'kube-apiserver', organizations: none, usages: SERVER, sans: 'apiserver', component: 'kube-apiserver', template: 'apiserver-csr.json', storage: pair('apiserver') },
+  { name: 'apiserver-kubelet-client', baseName: 'apiserver-kubelet-client', ca: 'ca', commonName: () => 'kube-apiserver-kubelet-client', organizations: adminGroup, usages: CLIENT, sans: 'none', component: 'kube-apiserver', template: 'apiserver-kubelet-client-csr.json', storage: pair('apiserver-kubelet-client') },
+  { name: 'front-proxy-client', baseName: 'front-proxy-client', ca: 'front-proxy-ca', commonName: () => 'front-proxy-client', organizations: none, usages: CLIENT, sans: 'none', component: 'kube-apiserver', template: 'front-proxy-client-csr.json', storage: pair('front-proxy-client') },
+  { name: 'etcd-server', baseName: 'etcd/server', ca: 'etcd-ca', commonName: (facts) => facts.nodeName, organizations: none, usages: PEER, sans: 'etcd-node', component: 'etcd', template: 'etcd-server-csr.json', storage: pair('etcd/server') },
+  { name: 'etcd-peer', baseName: 'etcd/peer', ca: 'etcd-ca', commonName: (facts) => facts.nodeName, organizations: none, usages: PEER, sans: 'etcd-node', component: 'etcd', template: 'etcd-peer-csr.json', storage: pair('etcd/peer') },
+  { name: 'etcd-healthcheck-client', baseName: 'etcd/healthcheck-client', ca: 'etcd-ca', commonName: () => 'kube-etcd-healthcheck-client', organizations: etcdClientGroup, usages: CLIENT, sans: 'none', component: 'etcd', template: 'etcd-healthcheck-client-csr.json', storage: pair('etcd/healthcheck-client') },
+  { name: 'apiserver-etcd-client', baseName: 'apiserver-etcd-client', ca: 'etcd-ca', commonName: () => 'kube-apiserver-etcd-client', organizations: etcdClientGroup, usages: CLIENT, sans: 'none', component: 'kube-apiserver', template: 'apiserver-etcd-client-csr.json', storage: pair('apiserver-etcd-client') },
 ];
 
 export const KUBECONFIGS: readonly KubeconfigSpec[] = [
-  { name: 'admin.conf', commonName: () => 'kubernetes-admin', organizations: adminGroup, component: 'admin', template: 'admin-csr.json' },
-  { name: 'super-admin.conf', commonName: () => 'kubernetes-super-admin', organizations: () => ['system:masters'], sinceMinor: 29, component: 'admin', template: 'super-admin-csr.json' },
-  { name: 'controller-manager.conf', commonName: () => 'system:kube-controller-manager', organizations: none, component: 'kube-controller-manager', template: 'controller-manager-csr.json' },
-  { name: 'scheduler.conf', commonName: () => 'system:kube-scheduler', organizations: none, component: 'kube-scheduler', template: 'scheduler-csr.json' },
-  { name: 'kubelet.conf', commonName: (facts) => `system:node:${facts.nodeName}`, organizations: () => ['system:nodes'], component: 'kubelet', template: 'kubelet-client-csr.json', kubeletRotated: true },
+  { name: 'admin.conf', commonName: () => 'kubernetes-admin', organizations: adminGroup, component: 'admin', template: 'admin-csr.json', storage: kubeconfigFile('admin.conf') },
+  { name: 'super-admin.conf', commonName: () => 'kubernetes-super-admin', organizations: () => ['system:masters'], sinceMinor: 29, component: 'admin', template: 'super-admin-csr.json', storage: kubeconfigFile('super-admin.conf') },
+  { name: 'controller-manager.conf', commonName: () => 'system:kube-controller-manager', organizations: none, component: 'kube-controller-manager', template: 'controller-manager-csr.json', storage: kubeconfigFile('controller-manager.conf') },
+  { name: 'scheduler.conf', commonName: () => 'system:kube-scheduler', organizations: none, component: 'kube-scheduler', template: 'scheduler-csr.json', storage: kubeconfigFile('scheduler.conf') },
+  { name: 'kubelet.conf', commonName: (facts) => `system:node:${facts.nodeName}`, organizations: () => ['system:nodes'], component: 'kubelet', template: 'kubelet-client-csr.json', kubeletRotated: true, storage: kubeconfigFile('kubelet.conf', true) },
 ];
 
 /** The service account signing key pair: a key pair, not a certificate. Never "renewed". */
@@ -130,6 +158,16 @@ export function sansFor(rule: SanRule, facts: ClusterFacts): string[] {
     case 'none':
       return [];
   }
+}
+
+/** The catalogue row of a kubeconfig by file name (admin.conf, kubelet.conf, ...). */
+export function kubeconfigSpec(name: string): KubeconfigSpec | undefined {
+  return KUBECONFIGS.find((spec) => spec.name === name);
+}
+
+/** The catalogue row of a pki leaf by kubeadm's name (apiserver, etcd-server, ...). */
+export function leafSpec(name: string): LeafSpec | undefined {
+  return LEAF_CERTIFICATES.find((spec) => spec.name === name);
 }
 
 /** Every renewable name, in kubeadm's order (for `renew --all` and error hints). */

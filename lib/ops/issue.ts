@@ -13,7 +13,7 @@ import { parseCertificate } from '../pki/certificate.js';
 import { parsePrivateKey } from '../pki/keys.js';
 import { assertCanSign, Signer } from '../pki/sign.js';
 import { parseDuration } from '../pki/validity.js';
-import { PKI_DIR } from './inventory/discover.js';
+import { caSpec } from '../catalogue/kubeadm.js';
 
 export function loadSigner(caPath: string, caKeyPath: string): Signer {
   const certificate = withFile(caPath, () => parseCertificate(readText(caPath, 'CA certificate')));
@@ -67,7 +67,7 @@ export interface IssueAnswers {
 export async function issueFromTemplate(host: Host, answers: IssueAnswers): Promise<string[]> {
   const request = loadCsrJson(readText(answers.templatePath, 'CSR template'), answers.templatePath, answers.vars);
   const profile = loadProfile(answers.configPath, answers.profile, undefined);
-  const issuer = loadSigner(host.real(answers.ca ?? `${PKI_DIR}/ca.crt`), host.real(answers.caKey ?? `${PKI_DIR}/ca.key`));
+  const issuer = loadSigner(host.real(answers.ca ?? caSpec('ca').storage.certificate), host.real(answers.caKey ?? caSpec('ca').storage.key));
   const generated = await generateCertificate(request, profile, issuer, { now: host.now() });
   return writeBare(answers.out, generated, false);
 }

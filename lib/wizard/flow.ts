@@ -21,7 +21,7 @@ import { parseSanList, parseValidity } from '../ops/inputs.js';
 import { renderReport } from '../render/check.js';
 import { renderPlan } from '../render/plan.js';
 import { bold, green, red, table, yellow } from '../render/text.js';
-import { renewableNames } from '../catalogue/kubeadm.js';
+import { CERTIFICATE_AUTHORITIES, renewableNames, TREE_PATHS } from '../catalogue/kubeadm.js';
 import { Action, Answers } from '../ops/answers.js';
 import { Progress } from './progress.js';
 import { listTemplates, templateVariables } from '../ops/templates.js';
@@ -157,7 +157,7 @@ async function confirmOrStop(options: WizardOptions, message: string): Promise<v
 
 async function backupFlow(options: WizardOptions): Promise<void> {
   const progress = new Progress();
-  progress.step('backing up /etc/kubernetes, /var/lib/kubelet/pki and etcd');
+  progress.step(`backing up ${TREE_PATHS.join(', ')} and etcd`);
   const result = await createBackup(options.host, { etcd: 'auto', version: options.version, check: null });
   progress.done();
   for (const warning of result.manifest.warnings) options.say(`warning: ${warning}`);
@@ -168,7 +168,7 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   const { host, answers } = options;
   const names =
     action === 'ca-renew'
-      ? ['ca', 'front-proxy-ca', 'etcd-ca']
+      ? CERTIFICATE_AUTHORITIES.map((ca) => ca.name)
       : action === 'renew-expiring'
       ? expiring
       : await need(options, answers.names, (prompter) => prompter.names(present.map((name) => ({ value: name, name, checked: expiring.includes(name) }))), '--names');

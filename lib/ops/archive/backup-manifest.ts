@@ -6,7 +6,9 @@ import type { CheckReport } from '../inventory/check.js';
 export const MANIFEST_PATH = 'rescue-kit/manifest.json';
 export const SNAPSHOT_PATH = 'rescue-kit/etcd-snapshot.db';
 /** Host paths a backup holds (plus etcd). */
-export const BACKUP_PATHS = ['/etc/kubernetes', '/var/lib/kubelet/pki'];
+import { TREE_PATHS } from '../../catalogue/kubeadm.js';
+/** What a backup holds by default: the catalogue's tree (etc/kubernetes, the kubelet's pki). */
+export const BACKUP_PATHS = TREE_PATHS;
 export const DEFAULT_BACKUP_DIR = '/var/lib/rescue-kit/backups';
 
 export type EntryType = 'file' | 'directory' | 'symlink';

@@ -5,18 +5,18 @@
 //          trust servers signed by either; every leaf of that CA is re-issued
 //          from the new key; the old pair is kept as pki/ca.old.{crt,key}.
 //  finish: ca.crt and the kubeconfigs trust only the new CA; the old pair goes.
-import { LEAF_CERTIFICATES, KUBECONFIGS, RESTART_ORDER } from '../../catalogue/kubeadm.js';
+import { caSpec, KUBECONFIGS, LEAF_CERTIFICATES, PKI_DIR, RESTART_ORDER } from '../../catalogue/kubeadm.js';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { parseCertificates } from '../../pki/certificate.js';
 import { exportPrivateKeyPem, describeKey, generateKey, keysMatch } from '../../pki/keys.js';
 import { renewalTemplate } from '../../pki/renewal.js';
 import { issueCertificate } from '../../pki/sign.js';
-import { Inventory, PKI_DIR } from '../inventory/discover.js';
+import { Inventory } from '../inventory/discover.js';
 import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewPlan } from '../renewal/renew-plan.js';
 
-const CA_CRT = `${PKI_DIR}/ca.crt`;
-const CA_KEY = `${PKI_DIR}/ca.key`;
+const CA_CRT = caSpec('ca').storage.certificate;
+const CA_KEY = caSpec('ca').storage.key;
 const OLD_CRT = `${PKI_DIR}/ca.old.crt`;
 const OLD_KEY = `${PKI_DIR}/ca.old.key`;
 /** Everything that reads ca.crt or holds a cert signed by it. */

@@ -4,7 +4,7 @@
 // k0s/vcluster and plain folders: scan PEM files and match CAs by signature.
 import { KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from '../../catalogue/kubeadm.js';
+import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, KUBELET_CLIENT_CURRENT, KUBELET_PKI_DIR, KUBELET_SERVING_CERT, KUBERNETES_DIR, LEAF_CERTIFICATES, PKI_DIR } from '../../catalogue/kubeadm.js';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { Certificate, parseCertificate } from '../../pki/certificate.js';
@@ -13,9 +13,8 @@ import { isIssuedBy } from '../../pki/verify.js';
 import { ClusterFromManifests, readManifests } from './manifests.js';
 import { KubeconfigUser, readKubeconfig } from './kubeconfig.js';
 
-export const KUBERNETES_DIR = '/etc/kubernetes';
-export const PKI_DIR = '/etc/kubernetes/pki';
-export const KUBELET_PKI_DIR = '/var/lib/kubelet/pki';
+// Where kubeadm keeps things is the catalogue's to say; re-exported for the modules that discover for.
+export { KUBELET_PKI_DIR, KUBERNETES_DIR, PKI_DIR };
 /** Where k0s (and vcluster's k0s distro) keep their pki, persisted on the data volume (seed 001). */
 export const K0S_PKI_DIRS = ['/var/lib/k0s/pki', '/data/k0s/pki', '/data/pki', '/pki'];
 
@@ -145,19 +144,19 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
     name: ca.name,
     kind: 'ca',
     expected: true,
-    certificate: readCertificateAt(host, `${PKI_DIR}/${ca.baseName}.crt`),
-    key: readKeyAt(host, `${PKI_DIR}/${ca.baseName}.key`),
+    certificate: readCertificateAt(host, ca.storage.certificate),
+    key: readKeyAt(host, ca.storage.key),
   }));
   const items: InventoryItem[] = LEAF_CERTIFICATES.map((leaf) => ({
     name: leaf.name,
     kind: 'certificate',
     expected: true,
     caName: leaf.ca,
-    certificate: readCertificateAt(host, `${PKI_DIR}/${leaf.baseName}.crt`),
-    key: readKeyAt(host, `${PKI_DIR}/${leaf.baseName}.key`),
+    certificate: readCertificateAt(host, leaf.storage.certificate),
+    key: readKeyAt(host, leaf.storage.key),
   }));
   for (const spec of KUBECONFIGS) {
-    const hostPath = `${KUBERNETES_DIR}/${spec.name}`;
+    const hostPath = spec.storage.file;
     // lstat, not read: a kubeconfig that is there but unreadable (a directory, a dangling link) is reported, not skipped.
     const present = host.lstat(hostPath) !== undefined;
     // super-admin.conf exists from 1.29: only missing when the cluster is that new.
@@ -169,7 +168,7 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
   // The kubelet's serving cert (self-signed by the kubelet) and anything else in pki/ the catalogue does not name.
   // In the kubelet's dir only the serving cert and the current client cert count: rotated-out
   // kubelet-client-<date>.pem files stay on disk by design and are not a problem.
-  const kubeletFiles = pemFilesUnder(host, KUBELET_PKI_DIR).filter((path) => /\/(kubelet\.crt|kubelet-client-current\.pem)$/.test(path));
+  const kubeletFiles = pemFilesUnder(host, KUBELET_PKI_DIR).filter((path) => path === KUBELET_SERVING_CERT || path === KUBELET_CLIENT_CURRENT);
   const extras = [...pemFilesUnder(host, PKI_DIR), ...kubeletFiles].filter((path) => !known.has(path));
   const scanned = classifyScanned(host, extras, authorities);
   return { authorities: [...authorities, ...scanned.authorities], items: [...items, ...scanned.items] };
@@ -276,5 +275,5 @@ function scanFolder(host: Host, directory: string) {
 
 /** The kubeconfig file an item stands for: kubeadm's by name under /etc/kubernetes, a folder's by its path. */
 export function kubeconfigFileOf(item: Pick<InventoryItem, 'name'>): string {
-  return item.name.startsWith('/') ? item.name : `${KUBERNETES_DIR}/${item.name}`;
+  return item.name.startsWith('/') ? item.name : (KUBECONFIGS.find((spec) => spec.name === item.name)?.storage.file ?? `${KUBERNETES_DIR}/${item.name}`);
 }

@@ -3,7 +3,8 @@
 import { parse } from 'yaml';
 import type { Host } from '../../host/host.js';
 
-export const MANIFEST_DIR = '/etc/kubernetes/manifests';
+import { MANIFEST_DIR } from '../../catalogue/kubeadm.js';
+export { MANIFEST_DIR };
 
 export interface ComponentManifest {
   component: string;

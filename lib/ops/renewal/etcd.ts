@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { caSpec, leafSpec } from '../../catalogue/kubeadm.js';
 import type { Host, RunResult } from '../../host/host.js';
 import { parseCertificate } from '../../pki/certificate.js';
 import { parseUsages } from '../../pki/extensions.js';
@@ -24,9 +25,9 @@ export interface EtcdClient {
   dispose(): void;
 }
 
-const PKI = '/etc/kubernetes/pki';
 /** Candidate client credentials, best first (both are signed by etcd's CA in kubeadm). */
-const CLIENT_PAIRS = [`${PKI}/etcd/healthcheck-client`, `${PKI}/apiserver-etcd-client`];
+const ETCD_CA = caSpec('etcd-ca').storage;
+const CLIENT_PAIRS = ['etcd-healthcheck-client', 'apiserver-etcd-client'].map((name) => leafSpec(name)!.storage);
 
 export function etcdEndpoints(cluster: ClusterFromManifests): string[] {
   const urls = cluster.etcd?.clientUrls.length
@@ -40,23 +41,23 @@ export function etcdEndpoints(cluster: ClusterFromManifests): string[] {
 /** Client credentials that etcd will accept now, or undefined when there are none and no CA key to mint them. */
 export async function etcdClient(host: Host, cluster: ClusterFromManifests): Promise<EtcdClient | undefined> {
   const now = host.now();
-  const caFile = host.real(cluster.etcd?.caFile ?? `${PKI}/etcd/ca.crt`);
+  const caFile = host.real(cluster.etcd?.caFile ?? ETCD_CA.certificate);
   const endpoints = etcdEndpoints(cluster);
-  for (const base of CLIENT_PAIRS) {
-    const cert = host.read(`${base}.crt`);
-    const key = host.read(`${base}.key`);
+  for (const pair of CLIENT_PAIRS) {
+    const cert = host.read(pair.certificate);
+    const key = host.read(pair.key);
     if (!cert || !key) continue;
     try {
       const certificate = parseCertificate(cert);
       if (validityAt(certificate, now) === 'valid' && keyMatchesCertificate(parsePrivateKey(key), certificate)) {
-        return { endpoints, caFile, certFile: host.real(`${base}.crt`), keyFile: host.real(`${base}.key`), temporary: false, dispose() {} };
+        return { endpoints, caFile, certFile: host.real(pair.certificate), keyFile: host.real(pair.key), temporary: false, dispose() {} };
       }
     } catch {
       // damaged: try the next pair
     }
   }
-  const caCert = host.read(`${PKI}/etcd/ca.crt`);
-  const caKey = host.read(`${PKI}/etcd/ca.key`);
+  const caCert = host.read(ETCD_CA.certificate);
+  const caKey = host.read(ETCD_CA.key);
   if (!caCert || !caKey) return undefined;
   const issuer = { certificate: parseCertificate(caCert), key: parsePrivateKey(caKey) };
   if (validityAt(issuer.certificate, now) !== 'valid') return undefined;

@@ -7,7 +7,7 @@ import type { Host } from '../../host/host.js';
 import type { Certificate } from '../../pki/certificate.js';
 import { exportPrivateKeyPem } from '../../pki/keys.js';
 import { KUBECONFIGS } from '../../catalogue/kubeadm.js';
-import { Inventory, InventoryItem, KUBERNETES_DIR, kubeconfigFileOf } from '../inventory/discover.js';
+import { Inventory, InventoryItem, kubeconfigFileOf } from '../inventory/discover.js';
 import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from '../inventory/kubeconfig.js';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -85,7 +85,7 @@ export function fileChange(host: Host, hostPath: string, data: Buffer | undefine
 }
 
 /** Every kubeconfig's certificate-authority-data pointed at caPem (ca renew, ca rotate). */
-export function kubeconfigCaDataChanges(host: Host, caPem: string, reason: string, files: string[] = KUBECONFIGS.map((spec) => `${KUBERNETES_DIR}/${spec.name}`)): FileChange[] {
+export function kubeconfigCaDataChanges(host: Host, caPem: string, reason: string, files: string[] = KUBECONFIGS.map((spec) => spec.storage.file)): FileChange[] {
   return files.flatMap((file) => {
     const text = host.read(file)?.toString();
     const patched = text === undefined ? undefined : withCaData(text, caPem, host.real(file));

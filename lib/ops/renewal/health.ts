@@ -2,6 +2,7 @@
 // etcd `endpoint health` over TLS with the healthcheck client cert, and the
 // apiserver's /livez with admin.conf's client cert, trusting only ca.crt.
 import { request } from 'node:https';
+import { caSpec, kubeconfigSpec } from '../../catalogue/kubeadm.js';
 import type { Host } from '../../host/host.js';
 import { parseCertificate } from '../../pki/certificate.js';
 import { etcdClient, etcdHealthy } from './etcd.js';
@@ -44,10 +45,11 @@ async function etcdHealth(host: Host, cluster: ClusterFromManifests): Promise<He
 
 /** GET /livez (falling back to /healthz on 404) with admin.conf's client cert, trusting only the cluster CA. */
 async function apiserverHealth(host: Host, url: string): Promise<HealthResult> {
-  const admin = host.read('/etc/kubernetes/admin.conf')?.toString();
-  const ca = host.read('/etc/kubernetes/pki/ca.crt');
+  const adminFile = kubeconfigSpec('admin.conf')!.storage.file;
+  const admin = host.read(adminFile)?.toString();
+  const ca = host.read(caSpec('ca').storage.certificate);
   if (!admin || !ca) return { ok: false, detail: 'admin.conf or pki/ca.crt missing' };
-  const user = readKubeconfig(admin, host.real('/etc/kubernetes/admin.conf')).currentUser;
+  const user = readKubeconfig(admin, host.real(adminFile)).currentUser;
   if (!user?.certData || !user.keyData) return { ok: false, detail: 'admin.conf has no embedded client cert' };
   const cert = Buffer.from(user.certData, 'base64');
   const key = Buffer.from(user.keyData, 'base64');

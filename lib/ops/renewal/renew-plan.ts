@@ -4,7 +4,7 @@
 // the kubelet's rotated cert and symlink — plus the restart order.
 // Nothing here writes: apply.ts does, after a backup and a journal.
 import { KeyObject } from 'node:crypto';
-import { caSpec, CaName, ClusterFacts, KUBECONFIGS, LEAF_CERTIFICATES, RESTART_ORDER, renewableNames, sansFor } from '../../catalogue/kubeadm.js';
+import { caSpec, CaName, ClusterFacts, KUBECONFIGS, KUBELET_SERVING_CERT, LEAF_CERTIFICATES, leafSpec, RESTART_ORDER, renewableNames, sansFor } from '../../catalogue/kubeadm.js';
 import { isRescueError, RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { Certificate } from '../../pki/certificate.js';
@@ -13,10 +13,10 @@ import { identityDifferences, renewalTemplate } from '../../pki/renewal.js';
 import { emptySans, SubjectAltNames } from '../../pki/san.js';
 import { issueCertificate } from '../../pki/sign.js';
 import { isIssuedBy, keyMatchesCertificate } from '../../pki/verify.js';
-import { Inventory, InventoryItem, KUBELET_PKI_DIR, PKI_DIR } from '../inventory/discover.js';
+import { Inventory, InventoryItem } from '../inventory/discover.js';
 
 /** The kubelet's serving certificate (self-signed by the kubelet unless serverTLSBootstrap). */
-export const KUBELET_SERVING_CERT = `${KUBELET_PKI_DIR}/kubelet.crt`;
+export { KUBELET_SERVING_CERT };
 import { NotRenewed, notRenewedFrom } from './not-renewed.js';
 import { kubeletNodeName, remintKubeletClient, remintReason } from './kubelet-remint.js';
 import { currentFingerprint, FileChange, fileChange, kubeconfigChanges } from './file-changes.js';
@@ -257,15 +257,15 @@ async function planRenewal(host: Host, inventory: Inventory, name: string, optio
     components: [],
     inputs: [authority?.certificate, authority?.key, key.fresh ? undefined : item.key],
   };
-  const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === name);
-  const kubeconfigSpec = KUBECONFIGS.find((spec) => spec.name === name);
-  if (leafSpec) {
-    part.components.push(leafSpec.component);
+  const leaf = leafSpec(name);
+  const kubeconfig = KUBECONFIGS.find((spec) => spec.name === name);
+  if (leaf) {
+    part.components.push(leaf.component);
     part.changes.push(fileChange(host, item.certificate.hostPath, Buffer.from(certificate.pem), false, `${name}: new certificate`));
     if (key.fresh) part.changes.push(fileChange(host, keyPathFor(item)!, Buffer.from(exportPrivateKeyPem(key.key)), true, `${name}: new key`));
-  } else if (kubeconfigSpec || item.kind === 'kubeconfig') {
+  } else if (kubeconfig || item.kind === 'kubeconfig') {
     // kubeadm's by the catalogue; a folder's (*.kubeconfig of a binary install) by the component its client cert is for.
-    part.components.push(...(kubeconfigSpec ? (kubeconfigSpec.component === 'admin' ? [] : [kubeconfigSpec.component]) : folderKubeconfigComponents(old)));
+    part.components.push(...(kubeconfig ? (kubeconfig.component === 'admin' ? [] : [kubeconfig.component]) : folderKubeconfigComponents(old)));
     part.changes.push(...kubeconfigChanges(host, inventory, item, certificate, key, now, options.caBundlePem));
   } else {
     // A PEM from a scanned folder (or the kubelet's serving cert): rewrite it in place (cert and key together when they share the file).
@@ -325,7 +325,7 @@ function withName<T>(name: string, caName: string | undefined, fn: () => T): T {
 
 function signerFor(inventory: Inventory, item: InventoryItem) {
   const ca = inventory.authorities.find((authority) => authority.name === item.caName);
-  const caFile = ca?.certificate?.hostPath ?? (item.caName ? `/etc/kubernetes/pki/${caSpec(item.caName as CaName)?.baseName}.crt` : 'the CA');
+  const caFile = ca?.certificate?.hostPath ?? (item.caName ? (caSpec(item.caName as CaName)?.storage.certificate ?? 'the CA') : 'the CA');
   if (!ca?.certificate?.value) throw new RescueError('FILE_NOT_FOUND', `${item.name}: its CA (${item.caName}) is missing or unreadable`, { file: caFile, hint: 'restore the CA from a backup' });
   if (!ca.key?.value) {
     throw new RescueError('FILE_NOT_FOUND', `${item.name}: the ${item.caName} CA key is not on this host (externally managed CA)`, {
@@ -342,8 +342,7 @@ const KEY_HINT = 'restore the key from a backup (rescue-kit restore), or renew w
 
 /** Where a pki leaf's key is (or, when it is missing, belongs): --new-key writes it there. */
 function keyPathFor(item: InventoryItem): string | undefined {
-  const leafSpec = LEAF_CERTIFICATES.find((spec) => spec.name === item.name);
-  return item.key?.hostPath ?? (leafSpec ? `${PKI_DIR}/${leafSpec.baseName}.key` : undefined);
+  return item.key?.hostPath ?? leafSpec(item.name)?.storage.key;
 }
 
 async function keyFor(item: InventoryItem, old: Certificate, newKey: boolean): Promise<{ key: KeyObject; fresh: boolean }> {

@@ -5,13 +5,13 @@
 import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Host } from '../../host/host.js';
-import { MANIFEST_DIR } from '../inventory/manifests.js';
+import { KUBERNETES_DIR, MANIFEST_DIR } from '../../catalogue/kubeadm.js';
 import type { Component } from './renew-plan.js';
 import { pollUntil } from './poll.js';
 
 export const RESTART_MODES = ['none', 'static-pod', 'systemd', 'crictl', 'docker'] as const;
 export type RestartMode = (typeof RESTART_MODES)[number];
-export const PAUSED_DIR = '/etc/kubernetes/rescue-kit-paused';
+export const PAUSED_DIR = `${KUBERNETES_DIR}/rescue-kit-paused`;
 
 export interface RestartOptions {
   timeoutMs: number;
