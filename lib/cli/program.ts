@@ -1,11 +1,29 @@
 // The CLI's composition root: commander wiring only. Each command's module is
 // imported when it runs, so `--help` and `--version` stay fast.
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, ioError, isIoError, isRescueError } from '../errors.js';
+import { ExitCode, ioError, isIoError, isRescueError, RescueError } from '../errors.js';
 import { version } from './version.js';
 
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * A single-value option given twice is a usage error, on every command: commander's "last wins"
+ * would quietly act on the second of two pasted namespaces or roots. Repeatable options (collect)
+ * and flags without a value are left alone. Keyed on the value's source, so it holds per parse.
+ */
+function refuseRepeatedOptions(command: Command): void {
+  for (const option of command.options) {
+    if (!(option.required || option.optional) || option.variadic || option.parseArg === collect) continue;
+    const parse = option.parseArg;
+    option.argParser((value: string, previous: unknown) => {
+      if (command.getOptionValueSource(option.attributeName()) === 'cli') {
+        throw new RescueError('USAGE', `${option.long ?? option.short} given twice ('${String(previous)}', then '${value}'): it takes one value`, { hint: `give ${option.long ?? option.short} once` });
+      }
+      return parse ? parse(value, previous) : value;
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedOptions(sub);
+}
 /** ops/renewal/restart.ts's RESTART_MODES, spelled out so --help does not load ops/ (and yaml). */
 const RESTART_CHOICES = ['none', 'static-pod', 'systemd', 'crictl', 'docker'];
 const beyondCaOption = () => new Option('--beyond-ca <policy>', 'a cert that would outlive its CA: cap to its expiry (warning) or refuse').choices(['cap', 'refuse']).default('cap');
@@ -243,6 +261,7 @@ export function buildProgram(): Command {
     .option('--wizard', 'rescue the sandbox through the interactive wizard')
     .action(async (options) => (await import('./commands/demo.js')).demo(options, dispatch));
 
+  refuseRepeatedOptions(program);
   return program;
 }
 
