@@ -238,7 +238,8 @@ export function buildProgram(): Command {
     .option('--namespace <ns>', 'namespace of the vcluster', 'vcluster')
     .option('--dry-run', 'show what it finds and would do')
     .option('--yes', 'do not ask for confirmation')
-    .option('--apply', 'run the kubectl steps too')
+    .option('--apply', 'run the kubectl steps too (first checks that kubectl reaches the cluster; refused, nothing moved, if not)')
+    .option('--kubeconfig <file>', 'kubeconfig for the kubectl steps (default: KUBECONFIG or ~/.kube/config)')
     .action(async (options) => (await import('./commands/vcluster.js')).vclusterReset(options));
 
   program
