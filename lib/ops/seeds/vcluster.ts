@@ -28,11 +28,12 @@ export function findPersistedPki(host: Host, dataDir: string): string {
 export const kubectlPrefix = (kubeconfig?: string): string[] => (kubeconfig ? ['--kubeconfig', kubeconfig] : []);
 
 /**
- * Pre-flight for --apply: kubectl reaches the cluster's apiserver (GET /readyz, which every
- * client may read) with the kubeconfig it will use. Refused (exit 3) before anything is moved.
+ * Pre-flight for --apply: kubectl reaches the cluster's apiserver (GET /version, which every
+ * client may read, on every Kubernetes version; /readyz is 1.16+) with the kubeconfig it will
+ * use. Refused (exit 3) before anything is moved.
  */
 export async function assertKubectlReachesCluster(host: Host, kubeconfig?: string): Promise<void> {
-  const args = [...kubectlPrefix(kubeconfig), '--request-timeout', '10s', 'get', '--raw', '/readyz'];
+  const args = [...kubectlPrefix(kubeconfig), '--request-timeout', '10s', 'get', '--raw', '/version'];
   const result = await host.run('kubectl', args, { timeoutMs: 30_000 });
   if (result.exitCode === 0) return;
   const why = result.timedOut ? 'no answer within 30 s' : result.stderr.trim().split('\n').pop() || `exit ${result.exitCode}`;
