@@ -136,6 +136,30 @@ describe('CLI (build/lib/cli/main.js)', function () {
       expect(snapshot(work)).to.deep.equal(before);
     });
 
+    // "Last wins" would silently act on the second of two namespaces, profiles or roots an operator pasted.
+    it('a single-value option given twice is a usage error naming the option, on every command; repeatable ones still repeat', async () => {
+      const out = join(work, 'twice');
+      const cases: [string[], string][] = [
+        [['webhook', '--namespace', 'a', '--namespace', 'b', '--service', 's', '--secret', 's-tls', '--webhook-config', 'c', '--from', work, '--out', out], '--namespace'],
+        [['issue', APISERVER_CSR, '--ca', ca.cert, '--ca-key', ca.key, ...NODE_VARS, '--profile', 'kubernetes', '--profile=www', '--out', join(out, 'x')], '--profile'],
+        [['vcluster', 'reset', '--data', '/data', '--root', work, '--root', out, '--dry-run'], '--root'],
+        [['check', '--root', work, '--warn', '10d', '--warn', '20d'], '--warn'],
+        // a choices option too
+        [['webhook', '--kind', 'both', '--kind', 'mutating', '--namespace', 'a', '--service', 's', '--secret', 's-tls', '--webhook-config', 'c', '--from', work, '--out', out], '--kind'],
+      ];
+      const before = snapshot(work);
+      for (const [args, flag] of cases) {
+        const result = await cli(args);
+        expect(result.exitCode, `${args.join(' ')}\n${result.stderr}`).to.equal(2);
+        expect(result.stderr, args.join(' ')).to.include(`${flag} given twice`);
+        expect(result.stdout, args.join(' ')).to.equal('');
+      }
+      expect(snapshot(work)).to.deep.equal(before);
+      // --var and --hostname-like repeatables keep collecting.
+      const repeated = await cli(['issue', APISERVER_CSR, '--ca', ca.cert, '--ca-key', ca.key, '--var', 'NODE_NAME=m1', '--var', 'NODE_IP=10.0.0.5', '--json']);
+      expect(repeated.exitCode, repeated.stderr).to.equal(0);
+    });
+
     // BUG: main.ts maps commander's 'commander.help' to exit 0, but commander also uses that code when
     // it shows help *because a command is missing* (its own exit code there is 1). So `rescue-kit`
     // with no command, or `rescue-kit ca` without a subcommand, prints help to stderr and exits 0:

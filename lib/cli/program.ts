@@ -1,11 +1,29 @@
 // The CLI's composition root: commander wiring only. Each command's module is
 // imported when it runs, so `--help` and `--version` stay fast.
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, ioError, isIoError, isRescueError } from '../errors.js';
+import { ExitCode, ioError, isIoError, isRescueError, RescueError } from '../errors.js';
 import { version } from './version.js';
 
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * A single-value option given twice is a usage error, on every command: commander's "last wins"
+ * would quietly act on the second of two pasted namespaces or roots. Repeatable options (collect)
+ * and flags without a value are left alone. Keyed on the value's source, so it holds per parse.
+ */
+function refuseRepeatedOptions(command: Command): void {
+  for (const option of command.options) {
+    if (!(option.required || option.optional) || option.variadic || option.parseArg === collect) continue;
+    const parse = option.parseArg;
+    option.argParser((value: string, previous: unknown) => {
+      if (command.getOptionValueSource(option.attributeName()) === 'cli') {
+        throw new RescueError('USAGE', `${option.long ?? option.short} given twice ('${String(previous)}', then '${value}'): it takes one value`, { hint: `give ${option.long ?? option.short} once` });
+      }
+      return parse ? parse(value, previous) : value;
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedOptions(sub);
+}
 /** ops/renewal/restart.ts's RESTART_MODES, spelled out so --help does not load ops/ (and yaml). */
 const RESTART_CHOICES = ['none', 'static-pod', 'systemd', 'crictl', 'docker'];
 const beyondCaOption = () => new Option('--beyond-ca <policy>', 'a cert that would outlive its CA: cap to its expiry (warning) or refuse').choices(['cap', 'refuse']).default('cap');
@@ -183,15 +201,17 @@ export function buildProgram(): Command {
     .requiredOption('--namespace <ns>', 'namespace of the webhook Service and Secret')
     .requiredOption('--service <name>', 'the webhook Service')
     .requiredOption('--secret <name>', 'the TLS Secret the webhook server mounts')
-    .requiredOption('--webhook-config <name>', 'the Validating/MutatingWebhookConfiguration')
-    .addOption(new Option('--kind <kind>', 'which configuration kinds').choices(['validating', 'mutating', 'both']).default('validating'))
+    .option('--webhook-config <name>', 'the Validating/MutatingWebhookConfiguration (one name for every --kind)')
+    .addOption(new Option('--kind <kind>', 'which configuration kinds carry --webhook-config (default: validating)').choices(['validating', 'mutating', 'both']))
+    .option('--validating-config <name>', 'the ValidatingWebhookConfiguration, when its name differs from the mutating one (KubeSphere)')
+    .option('--mutating-config <name>', 'the MutatingWebhookConfiguration (with --validating-config: both patched in one run)')
     .option('--validity <duration>', 'validity of the CA and serving cert', '10y')
     .option('--ca-cert <file>', 'sign with this CA instead of making one (with --ca-key)')
     .option('--ca-key <file>', 'key of --ca-cert')
     .option('--from <dir>', 'offline: read manifests exported with kubectl get -o yaml from DIR')
     .requiredOption('--out <dir>', 'write patched manifests, originals, certs, apply.sh and rollback.sh here')
     .option('--apply', 'apply with kubectl now (otherwise run apply.sh yourself)')
-    .option('--workload <kind/name>', 'restart this workload after applying (e.g. deployment/webhook-server)')
+    .option('--workload <kind/name>', 'restart this workload after applying (default: the Deployments/StatefulSets/DaemonSets that mount --secret)')
     .option('--force', 'overwrite files in --out')
     .action(async (options) => (await import('./commands/webhook.js')).webhook(options));
 
@@ -218,7 +238,8 @@ export function buildProgram(): Command {
     .option('--namespace <ns>', 'namespace of the vcluster', 'vcluster')
     .option('--dry-run', 'show what it finds and would do')
     .option('--yes', 'do not ask for confirmation')
-    .option('--apply', 'run the kubectl steps too')
+    .option('--apply', 'run the kubectl steps too (first checks that kubectl reaches the cluster; refused, nothing moved, if not)')
+    .option('--kubeconfig <file>', 'kubeconfig for the kubectl steps (default: KUBECONFIG or ~/.kube/config)')
     .action(async (options) => (await import('./commands/vcluster.js')).vclusterReset(options));
 
   program
@@ -243,6 +264,7 @@ export function buildProgram(): Command {
     .option('--wizard', 'rescue the sandbox through the interactive wizard')
     .action(async (options) => (await import('./commands/demo.js')).demo(options, dispatch));
 
+  refuseRepeatedOptions(program);
   return program;
 }
 

@@ -7,19 +7,22 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { RescueError, withFile } from '../../errors.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, FileToWrite, readText } from '../../host/fs.js';
 import { createHost } from '../../host/host.js';
-import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, serviceNames, WebhookTarget } from '../../ops/seeds/webhook.js';
+import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, currentServingSans, serviceNames, WebhookTarget } from '../../ops/seeds/webhook.js';
+import { CONFIGURATION_KINDS, configurationsToPatch, ConfigurationKind, workloadsMountingSecret } from '../../ops/seeds/webhook-objects.js';
 import { parseCertificate } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
 import { assertCanSign } from '../../pki/sign.js';
 import { parseDuration } from '../../pki/validity.js';
-import { say } from '../output.js';
+import { say, warn } from '../output.js';
 
 export interface WebhookOptions {
   namespace: string;
   service: string;
   secret: string;
-  webhookConfig: string;
-  kind: 'validating' | 'mutating' | 'both';
+  webhookConfig?: string;
+  kind?: ConfigurationKind | 'both';
+  validatingConfig?: string;
+  mutatingConfig?: string;
   validity: string;
   caCert?: string;
   caKey?: string;
@@ -29,8 +32,6 @@ export interface WebhookOptions {
   workload?: string;
   force?: boolean;
 }
-
-const KINDS = { validating: 'ValidatingWebhookConfiguration', mutating: 'MutatingWebhookConfiguration' } as const;
 
 function objectsIn(dir: string): K8sObject[] {
   const objects: K8sObject[] = [];
@@ -58,8 +59,19 @@ async function kubectlGet(args: string[]): Promise<K8sObject | undefined> {
   });
 }
 
+/** The workloads that mount the Secret, live; a failed listing (RBAC) is said and treated as none found, never guessed. */
+async function liveWorkloadsMounting(namespace: string, secretName: string): Promise<string[]> {
+  try {
+    const list = await kubectlGet(['deployments,statefulsets,daemonsets', '-n', namespace]);
+    return workloadsMountingSecret(((list?.items as K8sObject[]) ?? []), namespace, secretName);
+  } catch (error) {
+    warn(`could not list the workloads in ${namespace}: ${(error as Error).message}`);
+    return [];
+  }
+}
+
 export async function webhook(options: WebhookOptions): Promise<void> {
-  const kinds = options.kind === 'both' ? (['validating', 'mutating'] as const) : ([options.kind] as const);
+  const references = configurationsToPatch(options);
   const target: WebhookTarget = { namespace: options.namespace, service: options.service, secretName: options.secret, durationMs: parseDuration(options.validity, '--validity'), now: new Date() };
   if (Boolean(options.caCert) !== Boolean(options.caKey)) throw new RescueError('USAGE', '--ca-cert and --ca-key go together');
   if (options.caCert) {
@@ -70,22 +82,29 @@ export async function webhook(options: WebhookOptions): Promise<void> {
   // Read everything first: bad input changes nothing.
   let secret: K8sObject | undefined;
   const configurations: K8sObject[] = [];
+  let workloads: string[];
+  const searched = options.from ? options.from : 'the cluster';
   if (options.from) {
     const objects = objectsIn(options.from);
     secret = objects.find((object) => object.kind === 'Secret' && object.metadata?.name === options.secret);
-    for (const kind of kinds) {
-      const found = objects.find((object) => object.kind === KINDS[kind] && object.metadata?.name === options.webhookConfig);
-      if (!found) throw new RescueError('FILE_NOT_FOUND', `no ${KINDS[kind]} named ${options.webhookConfig} in ${options.from}`, { hint: `kubectl get ${KINDS[kind].toLowerCase()} ${options.webhookConfig} -o yaml > ${options.from}/${kind}.yaml` });
+    for (const { kind, name } of references) {
+      const found = objects.find((object) => object.kind === CONFIGURATION_KINDS[kind] && object.metadata?.name === name);
+      if (!found) throw new RescueError('FILE_NOT_FOUND', `no ${CONFIGURATION_KINDS[kind]} named ${name} in ${options.from}`, { hint: `kubectl get ${CONFIGURATION_KINDS[kind].toLowerCase()} ${name} -o yaml > ${options.from}/${kind}.yaml` });
       configurations.push(found);
     }
+    workloads = workloadsMountingSecret(objects, options.namespace, options.secret);
   } else {
     secret = await kubectlGet(['secret', options.secret, '-n', options.namespace]);
-    for (const kind of kinds) {
-      const found = await kubectlGet([KINDS[kind].toLowerCase(), options.webhookConfig]);
-      if (!found) throw new RescueError('FILE_NOT_FOUND', `${KINDS[kind]} ${options.webhookConfig} not found in the cluster`);
+    for (const { kind, name } of references) {
+      const found = await kubectlGet([CONFIGURATION_KINDS[kind].toLowerCase(), name]);
+      if (!found) throw new RescueError('FILE_NOT_FOUND', `${CONFIGURATION_KINDS[kind]} ${name} not found in the cluster`, { hint: `kubectl get ${CONFIGURATION_KINDS[kind].toLowerCase()} lists their names` });
       configurations.push(found);
     }
+    workloads = options.workload ? [] : await liveWorkloadsMounting(options.namespace, options.secret);
   }
+  const current = currentServingSans(secret);
+  if ('sans' in current) target.keptSans = current.sans;
+  else warn(`${current.missing}: the new serving cert names only the service`);
   const material = await issueWebhookMaterial(target);
   const patchedSecret = patchSecret(secret, target, material);
   const patched = configurations.map((configuration) => patchWebhookConfiguration(configuration, target, material));
@@ -103,13 +122,23 @@ export async function webhook(options: WebhookOptions): Promise<void> {
     ...configurations.map((configuration) => ({ path: join(out, 'original', `${configuration.kind!.toLowerCase()}.yaml`), data: yaml(configuration), mode: PUBLIC_MODE })),
   ];
   const applyLines = ['#!/bin/sh', '# Apply the renewed webhook certificate (written by rescue-kit webhook).', 'set -e', 'cd "$(dirname "$0")"', 'kubectl apply -f secret.yaml', ...patched.map((entry) => `kubectl apply -f ${entry.object.kind!.toLowerCase()}.yaml`)];
-  applyLines.push(options.workload ? `kubectl -n ${options.namespace} rollout restart ${options.workload}` : `# then restart the webhook server so it loads the new Secret, e.g.: kubectl -n ${options.namespace} rollout restart deployment/<name>`);
+  // Restart what really mounts the Secret; a guessed name would fail at 3 a.m. or restart the wrong thing.
+  const restarts = options.workload ? [options.workload] : workloads;
+  const noWorkload = `no Deployment, StatefulSet or DaemonSet in ${options.namespace} mounts Secret ${options.secret} (searched ${searched})`;
+  if (restarts.length) applyLines.push(...restarts.map((workload) => `kubectl -n ${options.namespace} rollout restart ${workload}`));
+  else applyLines.push(`# ${noWorkload}:`, '# restart the webhook server yourself so it loads the new Secret (kubectl -n NS rollout restart KIND/NAME), or rerun with --workload KIND/NAME');
   const rollbackLines = ['#!/bin/sh', '# Put back the objects as they were before rescue-kit webhook.', 'set -e', 'cd "$(dirname "$0")/original"', ...(secret ? ['kubectl apply -f secret.yaml'] : [`kubectl -n ${options.namespace} delete secret ${options.secret}`]), ...configurations.map((configuration) => `kubectl apply -f ${configuration.kind!.toLowerCase()}.yaml`)];
   files.push({ path: join(out, 'apply.sh'), data: `${applyLines.join('\n')}\n`, mode: 0o755 }, { path: join(out, 'rollback.sh'), data: `${rollbackLines.join('\n')}\n`, mode: 0o755 });
   writeFilesAtomically(files, { overwrite: Boolean(options.force) });
 
-  say(`serving cert for ${serviceNames(options.service, options.namespace).join(', ')}, valid until ${material.serving.notAfter.toISOString()}`);
-  for (const entry of patched) say(`${entry.object.kind} ${options.webhookConfig}: caBundle replaced in ${entry.patched.join(', ')}`);
+  const sans = material.serving.sans;
+  say(`serving cert for ${[...sans.dns, ...sans.ips, ...sans.emails, ...sans.uris].join(', ')}, valid until ${material.serving.notAfter.toISOString()}`);
+  const service = new Set(serviceNames(options.service, options.namespace));
+  const kept = [...sans.dns.filter((name) => !service.has(name)), ...sans.ips, ...sans.emails, ...sans.uris];
+  if (kept.length) say(`kept from the old serving cert: ${kept.join(', ')}`);
+  for (const entry of patched) say(`${entry.object.kind} ${entry.object.metadata?.name}: caBundle replaced in ${entry.patched.join(', ')}`);
+  if (restarts.length) say(`restart after applying: ${restarts.join(', ')}${options.workload ? ' (--workload)' : ` (they mount Secret ${options.secret})`}`);
+  else warn(`${noWorkload}: apply.sh restarts nothing; restart the webhook server yourself, or pass --workload KIND/NAME`);
   say(`wrote ${out}/ (patched manifests, originals in original/, apply.sh, rollback.sh)`);
   if (!options.apply) return say(`next: sh ${out}/apply.sh`);
   const host = createHost();

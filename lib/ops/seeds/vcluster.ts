@@ -2,7 +2,9 @@
 // old pki from its persisted data volume, so deleting the certs Secret and
 // restarting is not enough. Back the pki up, move it aside (the seed's
 // `mv /pki /pki.old`, atomic and reversible), and say (or run) the Secret
-// deletion and pod restart that make vcluster generate a fresh pki.
+// deletion and pod restart that make vcluster generate a fresh pki. Before
+// moving anything for a run that will do those steps, kubectl must reach the
+// cluster: a pki moved aside with no way to delete the Secret is a worse state.
 import { renameSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RescueError } from '../../errors.js';
@@ -22,6 +24,24 @@ export function findPersistedPki(host: Host, dataDir: string): string {
   });
 }
 
+/** `--kubeconfig FILE` for every kubectl call when the operator named one; else kubectl's own KUBECONFIG / ~/.kube/config. */
+export const kubectlPrefix = (kubeconfig?: string): string[] => (kubeconfig ? ['--kubeconfig', kubeconfig] : []);
+
+/**
+ * Pre-flight for --apply: kubectl reaches the cluster's apiserver (GET /version, which every
+ * client may read, on every Kubernetes version; /readyz is 1.16+) with the kubeconfig it will
+ * use. Refused (exit 3) before anything is moved.
+ */
+export async function assertKubectlReachesCluster(host: Host, kubeconfig?: string): Promise<void> {
+  const args = [...kubectlPrefix(kubeconfig), '--request-timeout', '10s', 'get', '--raw', '/version'];
+  const result = await host.run('kubectl', args, { timeoutMs: 30_000 });
+  if (result.exitCode === 0) return;
+  const why = result.timedOut ? 'no answer within 30 s' : result.stderr.trim().split('\n').pop() || `exit ${result.exitCode}`;
+  throw new RescueError('PRECONDITION', `kubectl does not reach the cluster (kubectl ${args.join(' ')}: ${why}); nothing was moved`, {
+    hint: `fix the kubeconfig (${kubeconfig ? `--kubeconfig ${kubeconfig}` : 'KUBECONFIG, ~/.kube/config, or pass --kubeconfig FILE'}) until \`kubectl ${args.join(' ')}\` answers, or run without --apply and do the printed kubectl steps where the cluster is reachable`,
+  });
+}
+
 export interface VclusterReset {
   pkiDir: string;
   movedTo: string;
@@ -29,7 +49,7 @@ export interface VclusterReset {
   commands: string[][];
 }
 
-export async function resetVclusterPki(host: Host, options: { dataDir: string; name: string; namespace: string; version: string }): Promise<VclusterReset> {
+export async function resetVclusterPki(host: Host, options: { dataDir: string; name: string; namespace: string; version: string; kubeconfig?: string }): Promise<VclusterReset> {
   const pkiDir = findPersistedPki(host, options.dataDir);
   const stamp = host.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const backup = await createBackup(host, { paths: [pkiDir], etcd: 'skip', version: options.version, check: null, out: host.real(`/var/lib/rescue-kit/backups/vcluster-${options.name}-pki-${stamp}.tar.gz`) });
@@ -40,8 +60,8 @@ export async function resetVclusterPki(host: Host, options: { dataDir: string; n
     movedTo,
     backup: backup.archive,
     commands: [
-      ['-n', options.namespace, 'delete', 'secret', `${options.name}-certs`, '--ignore-not-found'],
-      ['-n', options.namespace, 'delete', 'pod', `${options.name}-0`],
+      [...kubectlPrefix(options.kubeconfig), '-n', options.namespace, 'delete', 'secret', `${options.name}-certs`, '--ignore-not-found'],
+      [...kubectlPrefix(options.kubeconfig), '-n', options.namespace, 'delete', 'pod', `${options.name}-0`],
     ],
   };
 }

@@ -1,14 +1,15 @@
 // Seed 000: an admission webhook whose serving certificate expired. Issue a
-// CA (or use one given) and a serving cert for SVC.NS.svc, then patch the
-// Secret (tls.crt, tls.key, ca.crt) and the caBundle of every webhook in the
-// Validating/MutatingWebhookConfiguration that calls that service. Pure: K8s
-// objects in, patched objects out; the command does kubectl and files.
+// CA (or use one given) and a serving cert for SVC.NS.svc (plus every SAN the
+// old cert had), then patch the Secret (tls.crt, tls.key, ca.crt) and the
+// caBundle of every webhook in the Validating/MutatingWebhookConfigurations
+// that call that service. Pure: K8s objects in, patched objects out; the
+// command does kubectl and files.
 import { KeyObject } from 'node:crypto';
 import { RescueError } from '../../errors.js';
-import { Certificate } from '../../pki/certificate.js';
+import { Certificate, parseCertificate } from '../../pki/certificate.js';
 import { parseUsages } from '../../pki/extensions.js';
 import { exportPrivateKeyPem, generateKey, KeySpec } from '../../pki/keys.js';
-import { classifyHosts } from '../../pki/san.js';
+import { classifyHosts, SubjectAltNames } from '../../pki/san.js';
 import { issueCertificate, Signer } from '../../pki/sign.js';
 
 export interface K8sObject {
@@ -27,6 +28,8 @@ export interface WebhookTarget {
   key?: KeySpec;
   /** Use this CA instead of making one. */
   ca?: Signer;
+  /** SANs of the cert being replaced, kept beside the service names (as `renew` keeps identities). */
+  keptSans?: SubjectAltNames;
 }
 
 export interface WebhookMaterial {
@@ -39,6 +42,26 @@ export interface WebhookMaterial {
 /** The four names a Service is reached by from inside the cluster. */
 export function serviceNames(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
+/** The service forms first, then whatever else the old cert answered to (another namespace's name, 127.0.0.1 for a probe). */
+export function servingSans(service: string, namespace: string, kept?: SubjectAltNames): SubjectAltNames {
+  const sans = classifyHosts(serviceNames(service, namespace));
+  const unique = (list: string[]) => [...new Set(list)];
+  if (!kept) return sans;
+  return { dns: unique([...sans.dns, ...kept.dns]), ips: unique([...sans.ips, ...kept.ips]), emails: unique([...sans.emails, ...kept.emails]), uris: unique([...sans.uris, ...kept.uris]) };
+}
+
+/** The SANs of the serving cert in the Secret now, or why there are none to keep (no Secret, no tls.crt, not a certificate). */
+export function currentServingSans(secret: K8sObject | undefined): { sans: SubjectAltNames } | { missing: string } {
+  if (!secret) return { missing: 'there is no Secret yet' };
+  const encoded = (secret.data as Record<string, string> | undefined)?.['tls.crt'];
+  if (!encoded) return { missing: 'the Secret has no tls.crt' };
+  try {
+    return { sans: parseCertificate(Buffer.from(encoded, 'base64')).sans };
+  } catch (error) {
+    return { missing: `the Secret's tls.crt is not a readable certificate (${(error as Error).message})` };
+  }
 }
 
 export async function issueWebhookMaterial(target: WebhookTarget): Promise<WebhookMaterial> {
@@ -60,7 +83,7 @@ export async function issueWebhookMaterial(target: WebhookTarget): Promise<Webho
   const { certificate: serving } = issueCertificate({
     template: {
       subject: { CN: `${target.service}.${target.namespace}.svc` },
-      sans: classifyHosts(serviceNames(target.service, target.namespace)),
+      sans: servingSans(target.service, target.namespace, target.keptSans),
       usages: parseUsages(['signing', 'key encipherment', 'server auth']),
       isCA: false,
       durationMs: target.durationMs,
