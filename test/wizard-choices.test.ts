@@ -44,7 +44,6 @@ describe('wizard: "renew the certificates I choose" offers only what this tree h
       timeoutMs: 5000,
       templatesDir: join(repoRoot, 'templates'),
       caConfigPath: join(repoRoot, 'conf', 'ca-config.json'),
-      runCommand: () => Promise.reject(new Error('no command expected')),
       say: (text) => said.push(text),
     });
     expect(offered).to.have.length(1);
@@ -54,5 +53,51 @@ describe('wizard: "renew the certificates I choose" offers only what this tree h
     expect(names).to.include.members(['apiserver', 'etcd-peer', 'admin.conf', 'kubelet.conf']);
     expect(offered[0]!.every((choice) => choice.checked), 'all expired, all preselected').to.equal(true);
     expect(said.join('\n')).to.match(/renewed 10 certificates/);
+  });
+});
+
+describe('wizard: webhook asks for both configuration names and renews through the same ops as the command', function () {
+  this.timeout(60_000);
+
+  it('KubeSphere-style validating + mutating configurations with different names: both caBundles patched, the wizard prints the warnings as "!"', async () => {
+    const { mkdirSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { stringify, parse } = await import('yaml');
+    const { tempDir } = await import('./helpers/env.js');
+    const dir = tempDir();
+    const from = join(dir, 'exported');
+    mkdirSync(from);
+    const webhooks = [{ name: 's2ibuilder.devops.kubesphere.io', clientConfig: { caBundle: 'b2xk', service: { name: 'webhook-server-service', namespace: 'kubesphere-devops-system' } } }];
+    writeFileSync(join(from, 'validating.yaml'), stringify({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'ks-devops-validating' }, webhooks }));
+    writeFileSync(join(from, 'mutating.yaml'), stringify({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'ks-devops-mutating' }, webhooks }));
+    const out = join(dir, 'out');
+    const answers: Record<string, string> = {
+      'Namespace of the webhook Service and Secret': 'kubesphere-devops-system',
+      'Webhook Service name': 'webhook-server-service',
+      'TLS Secret the webhook server mounts': 's2i-webhook-tls',
+      'ValidatingWebhookConfiguration name (empty: none)': 'ks-devops-validating',
+      'MutatingWebhookConfiguration name (empty: none)': 'ks-devops-mutating',
+      'Exported manifests directory (empty: read the live cluster with kubectl)': from,
+      'Write the patched manifests, certs, apply.sh and rollback.sh to': out,
+    };
+    const unexpected = () => Promise.reject(new Error('unexpected question'));
+    const asked: string[] = [];
+    const prompter: Prompter = {
+      action: unexpected, names: unexpected, validity: unexpected, newKey: unexpected, restart: unexpected, addSans: unexpected, choose: unexpected, proceed: unexpected,
+      text: async (message) => {
+        asked.push(message);
+        if (!(message in answers)) throw new Error(`unexpected question: ${message}`);
+        return answers[message]!;
+      },
+    };
+    const said: string[] = [];
+    await runWizard({ host: createHost({ root: dir }), answers: { action: 'webhook' }, prompter, version: 'test', timeoutMs: 5000, templatesDir: join(repoRoot, 'templates'), caConfigPath: join(repoRoot, 'conf', 'ca-config.json'), say: (text) => said.push(text) });
+    expect(asked).to.deep.equal(Object.keys(answers));
+    const ca = readFileSync(join(out, 'ca.crt'), 'utf8');
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const patched = parse(readFileSync(join(out, `${kind}.yaml`), 'utf8'));
+      expect(Buffer.from(patched.webhooks[0].clientConfig.caBundle, 'base64').toString()).to.equal(ca);
+    }
+    // No Secret was exported and no workload mounts it: said as warnings, not as success.
+    expect(said.filter((line) => line.startsWith('!')).join('\n')).to.match(/no Deployment, StatefulSet or DaemonSet/);
   });
 });

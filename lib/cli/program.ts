@@ -255,22 +255,17 @@ export function buildProgram(): Command {
     .option('--add-san <san>', 'extra SAN for server certificates (repeatable)', collect)
     .option('--yes', 'do not ask for the final confirmation')
     .option('--timeout <duration>', 'per component restart and health wait', '120s')
-    .action(async (options) => (await import('./commands/wizard.js')).wizard(options, dispatch));
+    .action(async (options) => (await import('./commands/wizard.js')).wizard(options));
 
   program
     .command('demo')
     .description('build a sandbox cluster tree with expired certificates and rescue it')
     .option('--dir <dir>', 'where to build the sandbox (default: a new temp dir)')
     .option('--wizard', 'rescue the sandbox through the interactive wizard')
-    .action(async (options) => (await import('./commands/demo.js')).demo(options, dispatch));
+    .action(async (options) => (await import('./commands/demo.js')).demo(options));
 
   refuseRepeatedOptions(program);
   return program;
-}
-
-/** How the wizard runs the commands it maps a choice to: a fresh program, so options never leak between runs. */
-async function dispatch(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv, { from: 'user' });
 }
 
 export async function main(argv: string[]): Promise<number> {

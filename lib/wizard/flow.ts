@@ -14,6 +14,8 @@ import type { RenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRotateFinish, buildCaRotateStart, nextCaRotatePhase } from '../ops/ca/ca-rotate-plan.js';
 import { applyCertManagerFixes, fixable, readCertManagerState } from '../ops/seeds/cert-manager-doctor.js';
 import { shellLine } from '../ops/seeds/cert-manager.js';
+import { renewWebhook } from '../ops/seeds/webhook-run.js';
+import { findPersistedPki, resetVclusterPki } from '../ops/seeds/vcluster.js';
 import { buildRenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRenewPlan } from '../ops/ca/ca-renew-plan.js';
 import { detectRestartMode, RestartMode } from '../ops/renewal/restart.js';
@@ -36,8 +38,6 @@ export interface WizardOptions {
   timeoutMs: number;
   templatesDir: string;
   caConfigPath: string;
-  /** Run a rescue-kit command line (the seeds' tools): the wizard collects the flags, the CLI does the work. */
-  runCommand: (argv: string[]) => Promise<void>;
   say: (text: string) => void;
 }
 
@@ -116,38 +116,41 @@ export async function runWizard(options: WizardOptions): Promise<void> {
     case 'cert-manager-doctor':
       return certManagerFlow(options);
     case 'webhook':
+      return webhookFlow(options);
     case 'vcluster-reset':
-      return options.runCommand(await seedToolArguments(options, action));
+      return vclusterFlow(options);
   }
 }
 
-/** The seeds' tools: ask for their flags, then run the same command a person would type. */
-async function seedToolArguments(options: WizardOptions, action: 'webhook' | 'vcluster-reset'): Promise<string[]> {
-  const { host, answers } = options;
-  if (!options.prompter) {
-    const command = action === 'webhook' ? 'webhook' : 'vcluster reset';
-    throw new RescueError('USAGE', `${action} needs answers that only its own command takes unattended`, { hint: `run rescue-kit ${command} --help and pass its flags` });
-  }
+/** Seed 000: ask what `webhook` takes (both configuration kinds may have their own names), then the same ops. */
+async function webhookFlow(options: WizardOptions): Promise<void> {
+  if (!options.prompter) throw new RescueError('USAGE', 'webhook needs answers that only its own command takes unattended', { hint: 'run rescue-kit webhook --help and pass its flags' });
   const ask = (message: string, defaultValue?: string) => need(options, undefined as string | undefined, (prompter) => prompter.text(message, defaultValue), message, defaultValue);
-  const yes = answers.confirm ? ['--yes'] : [];
-  switch (action) {
-    case 'webhook': {
-      const namespace = await ask('Namespace of the webhook Service and Secret');
-      const service = await ask('Webhook Service name');
-      const secret = await ask('TLS Secret the webhook server mounts', `${service}-tls`);
-      const config = await ask('Validating/MutatingWebhookConfiguration name');
-      const kind = await need(options, undefined as 'validating' | 'mutating' | 'both' | undefined, (prompter) => prompter.choose('Which configuration kinds?', [{ value: 'validating', name: 'validating' }, { value: 'mutating', name: 'mutating' }, { value: 'both', name: 'both' }]), '--kind', 'validating');
-      const from = await ask('Exported manifests directory (empty: read the live cluster with kubectl)', '');
-      const out = await ask('Write the patched manifests, certs, apply.sh and rollback.sh to', `./webhook-${service}`);
-      return ['webhook', '--namespace', namespace, '--service', service, '--secret', secret, '--webhook-config', config, '--kind', kind, '--out', out, ...(from ? ['--from', from] : [])];
-    }
-    case 'vcluster-reset': {
-      const data = await ask('Host path of the vcluster data volume (mounted at /data in the pod)');
-      const name = await ask('vcluster name', 'vcluster');
-      const namespace = await ask('vcluster namespace', name);
-      return ['vcluster', 'reset', '--root', host.root, '--data', data, '--name', name, '--namespace', namespace, ...yes];
-    }
-  }
+  const namespace = await ask('Namespace of the webhook Service and Secret');
+  const service = await ask('Webhook Service name');
+  const secret = await ask('TLS Secret the webhook server mounts', `${service}-tls`);
+  const validating = await ask('ValidatingWebhookConfiguration name (empty: none)', '');
+  const mutating = await ask('MutatingWebhookConfiguration name (empty: none)', '');
+  const from = await ask('Exported manifests directory (empty: read the live cluster with kubectl)', '');
+  const out = await ask('Write the patched manifests, certs, apply.sh and rollback.sh to', `./webhook-${service}`);
+  await renewWebhook(options.host, { namespace, service, secret, validatingConfig: validating || undefined, mutatingConfig: mutating || undefined, validity: '1y', out, from: from || undefined }, { say: options.say, warn: (line) => options.say(`${yellow('!')} ${line}`) });
+}
+
+/** Seed 001: find the persisted pki, show it, confirm, move it aside (backed up first); the kubectl steps are printed. */
+async function vclusterFlow(options: WizardOptions): Promise<void> {
+  const { host } = options;
+  if (!options.prompter) throw new RescueError('USAGE', 'vcluster-reset needs answers that only its own command takes unattended', { hint: 'run rescue-kit vcluster reset --help and pass its flags' });
+  const ask = (message: string, defaultValue?: string) => need(options, undefined as string | undefined, (prompter) => prompter.text(message, defaultValue), message, defaultValue);
+  const data = await ask('Host path of the vcluster data volume (mounted at /data in the pod)');
+  const name = await ask('vcluster name', 'vcluster');
+  const namespace = await ask('vcluster namespace', name);
+  const pkiDir = findPersistedPki(host, data);
+  options.say(renderReport(checkInventory(discover(host, { path: pkiDir }), { now: host.now(), warnMs: 30 * 86_400_000 }), process.stderr));
+  await confirmOrStop(options, `Move ${host.real(pkiDir)} aside (backed up first) so vcluster ${name} regenerates its certificates?`);
+  const reset = await resetVclusterPki(host, { dataDir: data, name, namespace, version: options.version });
+  options.say(`backup: ${reset.backup}\nmoved: ${reset.pkiDir} -> ${reset.movedTo} (undo: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)})`);
+  options.say('now run (where kubectl reaches the host cluster):');
+  for (const command of reset.commands) options.say(`  ${shellLine(command)}`);
 }
 
 async function confirmOrStop(options: WizardOptions, message: string): Promise<void> {

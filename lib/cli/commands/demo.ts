@@ -16,14 +16,13 @@ import { buildSandboxTree } from '../../ops/sandbox/sandbox.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, red, say } from '../output.js';
 import { version } from '../version.js';
-import type { RunCommand } from './wizard.js';
 import { renderReport } from '../../render/check.js';
 import { renderPlan } from '../../render/plan.js';
 import { etcdHealthWithTree, hasEtcd } from './demo-etcd.js';
 
 const DAY = 86_400_000;
 
-export async function demo(options: { dir?: string; wizard?: boolean }, dispatch: RunCommand): Promise<void> {
+export async function demo(options: { dir?: string; wizard?: boolean }): Promise<void> {
   const started = Date.now();
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'rescue-kit-demo-'));
   const host = createHost({ root });
@@ -36,7 +35,7 @@ export async function demo(options: { dir?: string; wizard?: boolean }, dispatch
     // The same rescue through the wizard: asked on a terminal, defaults (renew what expired, no restarts) otherwise.
     const { wizard, interactive } = await import('./wizard.js');
     step(`2. rescue-kit wizard --root ${root}`);
-    await wizard({ root, timeout: '60s', ...(interactive() ? {} : { action: 'renew-expiring', restart: 'none', yes: true }) }, dispatch);
+    await wizard({ root, timeout: '60s', ...(interactive() ? {} : { action: 'renew-expiring', restart: 'none', yes: true }) });
     say(bold(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`));
     process.stdout.write(`${root}\n`);
     return;

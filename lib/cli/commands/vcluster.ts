@@ -1,9 +1,8 @@
 // `rescue-kit vcluster reset`: seed 001's fix for a k0s vcluster stuck on expired persisted certs.
 import { createHost } from '../../host/host.js';
-import { RescueError } from '../../errors.js';
 import { checkInventory } from '../../ops/inventory/check.js';
 import { discover } from '../../ops/inventory/discover.js';
-import { assertKubectlReachesCluster, findPersistedPki, resetVclusterPki } from '../../ops/seeds/vcluster.js';
+import { assertKubectlReachesCluster, findPersistedPki, resetVclusterPki, runVclusterCommands } from '../../ops/seeds/vcluster.js';
 import { renderReport } from '../../render/check.js';
 import { shellLine } from '../../ops/seeds/cert-manager.js';
 import { say } from '../output.js';
@@ -41,9 +40,5 @@ export async function vclusterReset(options: VclusterOptions): Promise<void> {
     for (const command of reset.commands) say(`  ${shellLine(command)}`);
     return;
   }
-  for (const command of reset.commands) {
-    const result = await host.run('kubectl', command, { timeoutMs: 60_000 });
-    if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(command)} failed: ${result.stderr.trim()}`, { hint: `the pki was moved, not deleted: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)} to undo` });
-    say(`${shellLine(command)}: ${result.stdout.trim()}`);
-  }
+  await runVclusterCommands(host, reset, say);
 }

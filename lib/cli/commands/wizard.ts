@@ -29,10 +29,7 @@ export function interactive(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY && !process.env.CI);
 }
 
-/** Runs one CLI command line (the wizard's choices that map to a command); given by program.ts, which owns the commands. */
-export type RunCommand = (argv: string[]) => Promise<void>;
-
-export async function wizard(options: WizardCommandOptions, dispatch: RunCommand): Promise<void> {
+export async function wizard(options: WizardCommandOptions): Promise<void> {
   const flags: Answers = {
     action: options.action,
     names: options.names?.split(',').map((name) => name.trim()).filter(Boolean),
@@ -52,10 +49,6 @@ export async function wizard(options: WizardCommandOptions, dispatch: RunCommand
       timeoutMs: parseDuration(options.timeout, '--timeout'),
       templatesDir: templatesDir(),
       caConfigPath: defaultCaConfigPath(),
-      runCommand: async (argv) => {
-        say(`$ rescue-kit ${argv.join(' ')}`);
-        await dispatch(argv);
-      },
       say,
     });
   } catch (error) {

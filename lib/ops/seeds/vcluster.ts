@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { createBackup } from '../archive/backup.js';
+import { shellLine } from './cert-manager.js';
 
 /** Where vcluster/k0s persist the pki on the data volume, relative to the volume. */
 export const PERSISTED_PKI = ['k0s/pki', 'pki', 'server/tls'];
@@ -64,4 +65,16 @@ export async function resetVclusterPki(host: Host, options: { dataDir: string; n
       [...kubectlPrefix(options.kubeconfig), '-n', options.namespace, 'delete', 'pod', `${options.name}-0`],
     ],
   };
+}
+
+/**
+ * --apply: run the reset's kubectl steps in order, stopping at the first failure. The pki was moved aside,
+ * not deleted, so the hint names the one command that undoes it.
+ */
+export async function runVclusterCommands(host: Host, reset: VclusterReset, log: (line: string) => void): Promise<void> {
+  for (const command of reset.commands) {
+    const result = await host.run('kubectl', command, { timeoutMs: 60_000 });
+    if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(command)} failed: ${result.stderr.trim()}`, { hint: `the pki was moved, not deleted: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)} to undo` });
+    log(`${shellLine(command)}: ${result.stdout.trim()}`);
+  }
 }
