@@ -208,4 +208,19 @@ describe('--restart MODE is checked against the host before anything is written'
     delete before['etc/kubernetes/manifests/etcd.yaml'];
     expect(now, 'no backup, no journal, no certificate written').to.deep.equal(before);
   });
+
+  it('--restart systemd on a kubeadm tree whose control plane runs as static pods (no units): exit 3, nothing written, static-pod suggested', async () => {
+    const root = fixtureRoot('kubeadm-1.14-expired');
+    const before = fullListing(root);
+    const fakes = writeFakes(root, { FAKE_NO_UNITS: 'etcd kube-apiserver kube-controller-manager kube-scheduler' });
+    const run = await cli(['renew', '--all', '--restart', 'systemd', '--yes', '--no-etcd-backup', '--root', root], fakes.env);
+    expect(run.exitCode, show(run)).to.equal(3);
+    expect(run.stderr).to.match(/--restart systemd does not fit this host: etcd runs as a static pod here \(\/etc\/kubernetes\/manifests\/etcd.yaml\) and has no systemd unit etcd.service; nothing was changed/);
+    expect(run.stderr).to.match(/hint: this host looks like --restart (?!systemd)/);
+    expect(fakes.restarts(), 'nothing restarted').to.deep.equal([]);
+    expect(fullListing(root)).to.deep.equal(before);
+    // A binary install whose units exist (the fake has them by default) still passes the pre-flight.
+    const dryRun = await cli(['renew', '--all', '--restart', 'systemd', '--dry-run', '--root', root], writeFakes(root).env);
+    expect(dryRun.exitCode, show(dryRun)).to.equal(0);
+  });
 });

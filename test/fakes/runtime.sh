@@ -53,6 +53,10 @@ case "$me" in
   systemctl)
     case "$1" in
       restart) restart "$2" ;;
+      cat)
+        # Like systemd: "No files found" for a unit this host does not have (FAKE_NO_UNITS lists them).
+        case " $FAKE_NO_UNITS " in *" $2 "*) echo "No files found for $2.service." >&2; exit 1 ;; esac
+        echo "# /etc/systemd/system/$2.service (fake)" ;;
       is-active)
         if [ "$FAKE_INACTIVE" = "$2" ] || [ -f "$S/$2.down" ]; then echo failed; exit 3; fi
         if [ -f "$S/$2.cmd" ] && ! alive "$2"; then echo failed; exit 3; fi

@@ -129,6 +129,12 @@ export async function restartModeProblem(host: Host, mode: RestartMode, componen
   const tool = mode === 'docker' ? 'docker' : mode === 'systemd' ? 'systemctl' : 'crictl';
   if (mode === 'systemd') {
     if ((await host.run('systemctl', ['--no-pager', 'is-system-running'], { timeoutMs: 10_000 })).exitCode === 127) return 'systemctl is not installed on this host';
+    // A kubeadm control plane runs as static pods: `systemctl restart kube-apiserver` has no unit to restart there.
+    for (const component of components.filter((entry) => entry !== 'kubelet' && host.lstat(`${MANIFEST_DIR}/${entry}.yaml`))) {
+      if ((await host.run('systemctl', ['cat', UNIT[component]], { timeoutMs: 5000 })).exitCode !== 0) {
+        return `${component} runs as a static pod here (${MANIFEST_DIR}/${component}.yaml) and has no systemd unit ${UNIT[component]}.service`;
+      }
+    }
   } else if (components.some((component) => component !== 'kubelet')) {
     // The same listing the restart itself uses, for the first container it will restart.
     const probe = await listContainers(host, tool as 'crictl' | 'docker', components.find((component) => component !== 'kubelet')!);
