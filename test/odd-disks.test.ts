@@ -65,9 +65,12 @@ after(async () => {
     await tmpfsAt(mount);
     const root = join(mount, 'root');
     await execa('cp', ['-a', tree(), root]);
+    // A run to roll back (and certificates fresh enough that renewing again needs --force).
+    const first = await cli(renewArgs(root));
+    expect(first.exitCode, show(first)).to.equal(0);
     await execa('mount', ['-o', 'remount,ro', mount]);
     const before = listing(root);
-    for (const args of [renewArgs(root), ['backup', '--no-etcd', '--root', root], ['rollback', '--yes', '--root', root]]) {
+    for (const args of [renewArgs(root, '--force'), ['backup', '--no-etcd', '--root', root], ['rollback', '--yes', '--root', root]]) {
       const run = await cli(args);
       expect(run.exitCode, `${args[0]}: ${show(run)}`).to.equal(5);
       expectNoCrash(run);
@@ -125,6 +128,21 @@ after(async () => {
     expect(result.stderr).to.match(/permission denied/);
     expect(result.stderr).to.match(/run as root/);
     expect(listing(root)).to.deep.equal(before);
+  });
+
+  it('not root: rollback --list over runs it cannot read is "permission denied" (exit 5), never an empty list with exit 0', async () => {
+    const root = tree();
+    const renew = await cli([...renewArgs(root)]);
+    expect(renew.exitCode, show(renew)).to.equal(0);
+    // What a root-run leaves: the state dir 0700, the journals root's. Everything else readable.
+    await execa('chmod', ['-R', 'a+rX', join(root, 'etc')]);
+    chmodSync(root, 0o755);
+    chmodSync(join(root, 'var/lib/rescue-kit/runs'), 0o700);
+    const list = await runCliAs(['rollback', '--list', '--root', root]);
+    expect(list.exitCode, show(list)).to.equal(5);
+    expectNoCrash(list);
+    expect(list.stderr).to.match(/permission denied/);
+    expect(list.stdout, 'no empty table passed off as "no runs"').to.not.match(/RUN\s+COMMAND/);
   });
 });
 
@@ -201,7 +219,8 @@ describe('two runs at once: a stale plan is never applied, a live run is "in pro
     const [plain, fresh] = await Promise.all([start([]), start(['--new-key'])]);
     for (const run of [plain, fresh]) {
       expect([0, 3, 5], String(run.stderr)).to.include(run.exitCode);
-      if (run.exitCode !== 0) expect(String(run.stderr)).to.match(/in progress|the tree changed since the plan was made/);
+      // The loser overlapped the winner (in progress / stale plan), or came after it (all fresh: renewing again needs --force).
+      if (run.exitCode !== 0) expect(String(run.stderr)).to.match(/in progress|the tree changed since the plan was made|nothing needs renewing/);
     }
     expect([plain.exitCode, fresh.exitCode]).to.include(0);
     for (const leaf of LEAVES) expect(pairMatches(readFileSync(join(root, leaf.crt)), readFileSync(join(root, leaf.key))), leaf.name).to.equal(true);

@@ -13,7 +13,7 @@ import { cli, DAY_MS, EMBEDDED_KUBECONFIGS, hostModes, kubectlCredentials, LEAVE
 
 type Fixture = (typeof FIXTURES)[number];
 const VALIDITY_MS = 200 * DAY_MS;
-const renewArgs = (root: string, newKey: boolean) => ['renew', '--all', '--restart', 'none', '--yes', '--no-etcd-backup', '--validity', '200d', ...(newKey ? ['--new-key'] : []), '--root', root];
+const renewArgs = (root: string, newKey: boolean, restart = 'none') => ['renew', '--all', '--restart', restart, '--yes', '--no-etcd-backup', '--validity', '200d', ...(newKey ? ['--new-key'] : []), '--root', root];
 
 interface Original {
   files: Map<string, Buffer>;
@@ -172,7 +172,7 @@ describe('renew killed (SIGKILL) at each failpoint: refuse, then rollback (all o
       const env = systemd ? fakes.env : {};
       const started = Date.now();
 
-      const args = systemd ? [...renewArgs(root, newKey), '--restart', 'systemd', '--timeout', '5s'] : renewArgs(root, newKey);
+      const args = systemd ? [...renewArgs(root, newKey, 'systemd'), '--timeout', '5s'] : renewArgs(root, newKey);
       const crash = await cli(args, { ...env, RESCUE_KIT_FAILPOINT: failpoint });
       expect(crash.signal, show(crash)).to.equal('SIGKILL');
       expect(crash.exitCode).to.not.equal(0);

@@ -7,7 +7,7 @@
 // swept away by the next run that takes the lock: it never blocks anyone.
 import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RescueError } from '../../errors.js';
+import { ioError, RescueError } from '../../errors.js';
 import { makeDirectories, removeStaleTemps, writeError, writeFilesAtomically } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import type { Component, FileChange } from './renew-plan.js';
@@ -93,16 +93,30 @@ export function loadRun(host: Host, runId: string): Run {
   return runAt(host, dir, JSON.parse(readFileSync(file, 'utf8')) as Journal);
 }
 
-/** All runs, newest first. */
+/**
+ * All runs, newest first. A journal that cannot be read for want of permission is an error (as non-root,
+ * "no runs" would be a lie); a damaged or half-written one is skipped.
+ */
 export function listRuns(host: Host): Journal[] {
   const dir = host.real(RUNS_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  const readable = (read: () => string) => {
+    try {
+      return read();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw ioError(error, 'the runs of this host cannot be listed; nothing was changed');
+      return undefined;
+    }
+  };
+  // readdir, not existsSync: existsSync says "absent" for a directory it may not look into.
+  const ids = readable(() => readdirSync(dir).join('\n'));
+  return (ids ? ids.split('\n') : [])
     .sort()
     .reverse()
     .flatMap((id) => {
+      const text = readable(() => readFileSync(join(dir, id, 'journal.json'), 'utf8'));
       try {
-        return [JSON.parse(readFileSync(join(dir, id, 'journal.json'), 'utf8')) as Journal];
+        return text === undefined ? [] : [JSON.parse(text) as Journal];
       } catch {
         return [];
       }
