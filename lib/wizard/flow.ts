@@ -157,10 +157,28 @@ async function confirmOrStop(options: WizardOptions, message: string): Promise<v
   if (!yes) throw new RescueError('ABORTED', 'stopped at your request; nothing was changed');
 }
 
+/**
+ * Run `attempt` with the live-copy answer; when ops refuses a live etcd copy (ETCD_LIVE_COPY) and nobody
+ * answered yet, show why and ask — the refusal, its reason and the way past it are ops' (etcd-capture.ts).
+ */
+async function withLiveCopyAnswer<T>(options: WizardOptions, attempt: (allowLiveCopy: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await attempt(options.answers.allowLiveCopy ?? false);
+  } catch (error) {
+    if (!isRescueError(error) || error.code !== 'ETCD_LIVE_COPY' || options.answers.allowLiveCopy !== undefined || !options.prompter) throw error;
+    options.say(yellow(`warning: ${error.message}`));
+    if (!(await options.prompter.proceed('Copy the data dir of the running etcd anyway (it may be inconsistent)?'))) throw error;
+    return attempt(true);
+  }
+}
+
 async function backupFlow(options: WizardOptions): Promise<void> {
   const progress = new Progress();
   progress.step('backing up /etc/kubernetes, /var/lib/kubelet/pki and etcd');
-  const result = await createBackup(options.host, { etcd: 'auto', version: options.version, check: null });
+  const result = await withLiveCopyAnswer(options, (allowLiveCopy) => createBackup(options.host, { etcd: 'auto', allowLiveCopy, version: options.version, check: null })).catch((error: unknown) => {
+    progress.done(false);
+    throw error;
+  });
   progress.done();
   for (const warning of result.manifest.warnings) options.say(`warning: ${warning}`);
   options.say(green(`backup: ${result.archive} (${result.manifest.entries.length} entries, etcd: ${result.manifest.etcd.method})`));
@@ -188,14 +206,17 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   options.say(`\n${renderPlan(plan)}`);
   await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const progress = new Progress();
-  const result = await applyRenewPlan(host, plan, {
-    command: `wizard renew ${names.join(' ')}`,
-    version: options.version,
-    restart,
-    timeoutMs: options.timeoutMs,
-    etcdBackup: 'auto',
-    log: (message) => progress.log(message),
-  });
+  const result = await withLiveCopyAnswer(options, (allowLiveCopy) =>
+    applyRenewPlan(host, plan, {
+      command: `wizard renew ${names.join(' ')}`,
+      version: options.version,
+      restart,
+      timeoutMs: options.timeoutMs,
+      etcdBackup: 'auto',
+      allowLiveCopy,
+      log: (message) => progress.log(message),
+    }),
+  );
   progress.done(result.ok);
   if (result.steps.length) {
     options.say(table(['COMPONENT', 'RESTART', 'HEALTH'], result.steps.map((step) => [step.component, step.restart.ok ? 'ok' : 'FAILED', step.health ? `${step.health.ok ? 'ok' : 'FAILED'}: ${step.health.detail}` : '-'])));

@@ -21,6 +21,7 @@ export interface WizardCommandOptions {
   restart?: RestartMode;
   addSan?: string[];
   yes?: boolean;
+  allowLiveCopy?: boolean;
   timeout: string;
 }
 
@@ -41,6 +42,7 @@ export async function wizard(options: WizardCommandOptions, dispatch: RunCommand
     restart: options.restart,
     addSans: options.addSan,
     confirm: options.yes,
+    allowLiveCopy: options.allowLiveCopy,
   };
   const answers = mergeAnswers(options.answers ? loadAnswersFile(options.answers) : {}, answersFromEnv(process.env), flags);
   try {
