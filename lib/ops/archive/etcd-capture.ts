@@ -48,7 +48,7 @@ export async function captureEtcd(host: Host, cluster: ClusterFromManifests, opt
   const warnings: string[] = [];
   // Nothing listening: etcd is stopped, so its data dir is at rest and a copy is consistent.
   if (!(await reachable(endpoint))) {
-    log(`warning: nothing listens at ${endpoint} (etcd is not running): copying its data dir instead of a snapshot`);
+    log(`warning: etcd does not answer at ${endpoint}; falling back to a copy of the data dir (nothing listens there: etcd is not running)`);
     warnings.push(`etcd does not answer at ${endpoint} (nothing listens there): copied the etcd data dir instead of a snapshot`);
     return dataDirCopy(host, dataDir, warnings, 'file copy of the data dir: consistent only if etcd was stopped');
   }
