@@ -11,8 +11,8 @@ import { dirname, join, relative } from 'node:path';
 import { writeTree } from '../lib/host/tree.js';
 import type { CheckReport } from '../lib/ops/inventory/check.js';
 import { buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
-import { fixtureRoot, fixturesRoot, hostKeyModes, runCli, tempDir } from './helpers/env.js';
-import { cpSync } from 'node:fs';
+import { fixtureRoot, fixturesRoot, hostKeyModes, repoRoot, runCli, tempDir } from './helpers/env.js';
+import { cpSync, writeFileSync } from 'node:fs';
 
 /** Every file under root holding a private key (PEM block or a kubeconfig's client-key-data), as real paths. */
 function keyFilesByWalk(root: string): string[] {
@@ -127,5 +127,33 @@ describe('check: group/world-readable private keys', function () {
     expect(report!.keyFiles.filter((file) => file.unsafe).map((file) => file.path)).to.deep.equal(['/pki/kube-proxy-key.pem']);
     const listed = report!.keyFiles.map((file) => relative(dir, underRoot(dir, file.path))).sort();
     expect(listed).to.include.members(['pki/ca-key.pem', 'pki/service-account-key.pem', 'pki/admin.kubeconfig']);
+  });
+
+  it('conf/prometheus-alerts.yaml fires KubernetesPrivateKeyReadableByOthers on a 1 and not on a 0 (promtool test rules)', async () => {
+    const dir = tempDir('rk-promtest-');
+    const test = join(dir, 'test.yaml');
+    writeFileSync(test, [
+      'rule_files:',
+      `  - ${join(repoRoot, 'conf/prometheus-alerts.yaml')}`,
+      'evaluation_interval: 1m',
+      'tests:',
+      '  - interval: 1m',
+      '    input_series:',
+      '      - series: \'rescue_kit_key_mode_unsafe{filepath="/etc/kubernetes/pki/apiserver.key",instance="cp1"}\'',
+      '        values: "1x30"',
+      '      - series: \'rescue_kit_key_mode_unsafe{filepath="/etc/kubernetes/pki/sa.key",instance="cp1"}\'',
+      '        values: "0x30"',
+      '    alert_rule_test:',
+      '      - eval_time: 15m',
+      '        alertname: KubernetesPrivateKeyReadableByOthers',
+      '        exp_alerts:',
+      '          - exp_labels: { severity: warning, filepath: /etc/kubernetes/pki/apiserver.key, instance: cp1 }',
+      '            exp_annotations:',
+      '              summary: "Private key /etc/kubernetes/pki/apiserver.key is readable by group or others"',
+      '              description: "/etc/kubernetes/pki/apiserver.key on cp1 holds a private key that other users can read. Fix: chmod 600 /etc/kubernetes/pki/apiserver.key (rescue-kit check prints the command)"',
+      '',
+    ].join('\n'));
+    const result = await execa('promtool', ['test', 'rules', test], { reject: false });
+    expect(result.exitCode, `${result.stdout}${result.stderr}`).to.equal(0);
   });
 });
