@@ -43,7 +43,7 @@ export const LIVE_COPY_HINT =
 export async function captureEtcd(host: Host, cluster: ClusterFromManifests, options: EtcdCaptureOptions): Promise<EtcdCapture> {
   const log = options.log ?? (() => {});
   const dataDir = cluster.etcd?.dataDir ?? '/var/lib/etcd';
-  if (options.mode === 'skip') return { method: 'none', note: 'etcd skipped', warnings: [], dispose() {} };
+  if (options.mode === 'skip') return { method: 'none', note: 'etcd skipped (--no-etcd)', warnings: [], dispose() {} };
   const endpoint = etcdEndpoints(cluster)[0]!;
   const warnings: string[] = [];
   // Nothing listening: etcd is stopped, so its data dir is at rest and a copy is consistent.
@@ -79,7 +79,12 @@ async function trySnapshot(host: Host, cluster: ClusterFromManifests, endpoint: 
   if (!client) return { problem: 'no usable etcd client certificate, and no etcd/ca.key to mint a temporary one' };
   let relay: TlsRelay | undefined;
   try {
-    const target = { endpoint, caPem: readFileSync(client.caFile), certPem: readFileSync(client.certFile), keyPem: readFileSync(client.keyFile), now: host.now() };
+    let target;
+    try {
+      target = { endpoint, caPem: readFileSync(client.caFile), certPem: readFileSync(client.certFile), keyPem: readFileSync(client.keyFile), now: host.now() };
+    } catch (error) {
+      return { problem: `cannot read etcd's CA or client credentials: ${(error as NodeJS.ErrnoException).path ?? ''} ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`.trim() };
+    }
     const serving = await inspectEtcdServingCert(target);
     if (serving.verdict === 'unreachable') return { problem: serving.detail };
     if (serving.verdict === 'untrusted') return { problem: `etcd's serving cert is not one etcd/ca.crt vouches for: ${serving.detail}` };
