@@ -17,7 +17,10 @@ import { parseUsages } from '../lib/pki/extensions.js';
 import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../lib/pki/keys.js';
 import { classifyHosts, emptySans, SubjectAltNames } from '../lib/pki/san.js';
 import { issueCertificate, Signer } from '../lib/pki/sign.js';
-import { tempDir } from './helpers/env.js';
+import { createHost } from '../lib/host/host.js';
+import type { Prompter } from '../lib/wizard/prompts.js';
+import { runWizard } from '../lib/wizard/flow.js';
+import { repoRoot, tempDir } from './helpers/env.js';
 import { RunningEtcd, startEtcd } from './helpers/etcd.js';
 import { cli, pointManifestsAtEtcd, sandboxRoot, show } from './helpers/renew.js';
 
@@ -272,5 +275,38 @@ describe('backup of a real etcd serving a cert from ANOTHER CA (named "etcd-ca" 
     expect(allowed.stderr).to.match(/etcd: data-dir/);
     const byEnv = await cli(['wizard', '--action', 'backup', '--root', root], { RESCUE_KIT_ALLOW_LIVE_COPY: '1' }, 100_000);
     expect(byEnv.exitCode, show(byEnv)).to.equal(0);
+  });
+  it('the wizard at a terminal shows ops\' reason and asks: "no" keeps the refusal (ETCD_LIVE_COPY), "yes" copies the live data dir', async () => {
+    for (const answer of [false, true]) {
+      const asked: string[] = [];
+      const said: string[] = [];
+      const unexpected = () => Promise.reject(new Error('unexpected question'));
+      const prompter: Prompter = {
+        action: unexpected, names: unexpected, validity: unexpected, newKey: unexpected, restart: unexpected, addSans: unexpected, text: unexpected, choose: unexpected,
+        proceed: async (message) => {
+          asked.push(message);
+          return answer;
+        },
+      };
+      const running = runWizard({
+        host: createHost({ root }),
+        answers: { action: 'backup' },
+        prompter,
+        version: 'test',
+        timeoutMs: 5000,
+        templatesDir: join(repoRoot, 'templates'),
+        caConfigPath: join(repoRoot, 'conf', 'ca-config.json'),
+        runCommand: () => Promise.reject(new Error('no command expected')),
+        say: (text) => said.push(text),
+      });
+      if (answer) await running;
+      else {
+        const error = await running.then(() => undefined, (failure: unknown) => failure as { code?: string });
+        expect(error?.code).to.equal('ETCD_LIVE_COPY');
+      }
+      expect(asked, `answer ${answer}`).to.deep.equal(['Copy the data dir of the running etcd anyway (it may be inconsistent)?']);
+      expect(said.join('\n')).to.match(/warning: etcd is running at .* no snapshot could be taken: etcd's serving cert is not one etcd\/ca\.crt vouches for/);
+      if (answer) expect(said.join('\n')).to.match(/etcd: data-dir/);
+    }
   });
 });

@@ -161,21 +161,25 @@ async function confirmOrStop(options: WizardOptions, message: string): Promise<v
  * Run `attempt` with the live-copy answer; when ops refuses a live etcd copy (ETCD_LIVE_COPY) and nobody
  * answered yet, show why and ask — the refusal, its reason and the way past it are ops' (etcd-capture.ts).
  */
-async function withLiveCopyAnswer<T>(options: WizardOptions, attempt: (allowLiveCopy: boolean) => Promise<T>): Promise<T> {
+async function withLiveCopyAnswer<T>(options: WizardOptions, progress: Progress, step: string, attempt: (allowLiveCopy: boolean) => Promise<T>): Promise<T> {
   try {
     return await attempt(options.answers.allowLiveCopy ?? false);
   } catch (error) {
     if (!isRescueError(error) || error.code !== 'ETCD_LIVE_COPY' || options.answers.allowLiveCopy !== undefined || !options.prompter) throw error;
+    // The spinner stops before the question (it would redraw over the prompt) and starts again after a yes.
+    progress.done(false);
     options.say(yellow(`warning: ${error.message}`));
     if (!(await options.prompter.proceed('Copy the data dir of the running etcd anyway (it may be inconsistent)?'))) throw error;
+    progress.step(step);
     return attempt(true);
   }
 }
 
 async function backupFlow(options: WizardOptions): Promise<void> {
   const progress = new Progress();
-  progress.step('backing up /etc/kubernetes, /var/lib/kubelet/pki and etcd');
-  const result = await withLiveCopyAnswer(options, (allowLiveCopy) => createBackup(options.host, { etcd: 'auto', allowLiveCopy, version: options.version, check: null })).catch((error: unknown) => {
+  const step = 'backing up /etc/kubernetes, /var/lib/kubelet/pki and etcd';
+  progress.step(step);
+  const result = await withLiveCopyAnswer(options, progress, step, (allowLiveCopy) => createBackup(options.host, { etcd: 'auto', allowLiveCopy, version: options.version, check: null })).catch((error: unknown) => {
     progress.done(false);
     throw error;
   });
@@ -206,7 +210,7 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   options.say(`\n${renderPlan(plan)}`);
   await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const progress = new Progress();
-  const result = await withLiveCopyAnswer(options, (allowLiveCopy) =>
+  const result = await withLiveCopyAnswer(options, progress, 'renewing', (allowLiveCopy) =>
     applyRenewPlan(host, plan, {
       command: `wizard renew ${names.join(' ')}`,
       version: options.version,
