@@ -31,6 +31,8 @@ const codeClass = {
   INVALID_ARCHIVE: 'invalidInput',
   UNSAFE_ARCHIVE: 'invalidInput',
   ETCD_UNAVAILABLE: 'precondition',
+  /** etcd runs but cannot be snapshotted, and copying its live data dir was not allowed (--allow-live-copy). */
+  ETCD_LIVE_COPY: 'precondition',
   ABORTED: 'failedNothingChanged',
   FAILED_ROLLED_BACK: 'failedPartialChange',
   INTERRUPTED_RUN: 'precondition',

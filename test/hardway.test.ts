@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { fixtureRoot, fixturesRoot, goCheck, tempDir } from './helpers/env.js';
+import { fixtureRoot, fixturesRoot, goCheck, hostKeyModes, tempDir } from './helpers/env.js';
 import { cli, kubectlCredentials, pairMatches, readCert, Run, show } from './helpers/renew.js';
 import { kubectlGetRaw, startSServer } from './helpers/tls.js';
 
@@ -18,6 +18,7 @@ const unattended = ['--yes', '--restart', 'none', '--no-etcd-backup'];
 function hardwayRoot(): string {
   const root = tempDir('rk-hardway-');
   cpSync(join(fixturesRoot, 'hardway-1.19-expired'), join(root, 'pki'), { recursive: true });
+  hostKeyModes(join(root, 'pki'));
   return root;
 }
 

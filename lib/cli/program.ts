@@ -36,6 +36,7 @@ function applyOptions(command: Command, restartHelp = 'how to restart components
     .option('--timeout <duration>', 'per component: restart and health wait', '120s')
     .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
     .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
+    .option('--allow-live-copy', 'etcd runs but cannot be snapshotted: copy its live data dir into the automatic backup anyway (may be inconsistent)')
     .option('--dry-run', 'print the plan and stop')
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'JSON plan (with --dry-run) or report');
@@ -140,6 +141,7 @@ export function buildProgram(): Command {
     .option('--encrypt', 'encrypt with AES-256-GCM (scrypt key from a passphrase)')
     .option('--passphrase-file <file>', 'read the passphrase from FILE instead of asking')
     .option('--no-etcd', 'do not snapshot or copy etcd')
+    .option('--allow-live-copy', 'etcd runs but cannot be snapshotted: copy its live data dir anyway (may be inconsistent; refused otherwise, exit 3)')
     .option('--json', 'print a JSON summary')
     .action(async (options) => (await import('./commands/backup.js')).backup(options));
   backup
@@ -254,6 +256,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--restart <mode>', 'restart mode').choices(RESTART_CHOICES))
     .option('--add-san <san>', 'extra SAN for server certificates (repeatable)', collect)
     .option('--yes', 'do not ask for the final confirmation')
+    .option('--allow-live-copy', 'etcd runs but cannot be snapshotted: copy its live data dir into the backup anyway')
     .option('--timeout <duration>', 'per component restart and health wait', '120s')
     .action(async (options) => (await import('./commands/wizard.js')).wizard(options));
 

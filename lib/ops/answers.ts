@@ -24,6 +24,8 @@ export interface Answers {
   vars?: Record<string, string>;
   /** Skip the final "apply?" question. */
   confirm?: boolean;
+  /** etcd runs but cannot be snapshotted: copy its live data dir anyway (the policy is in ops/archive/etcd-capture.ts). */
+  allowLiveCopy?: boolean;
 }
 
 const answersSchema = {
@@ -40,6 +42,7 @@ const answersSchema = {
     out: { type: 'string' },
     vars: { type: 'object', additionalProperties: { type: 'string' } },
     confirm: { type: 'boolean' },
+    allowLiveCopy: { type: 'boolean' },
   },
   additionalProperties: false,
 } as const;
@@ -53,7 +56,7 @@ export function loadAnswersFile(path: string): Answers {
   }
 }
 
-/** RESCUE_KIT_ACTION, RESCUE_KIT_VALIDITY, RESCUE_KIT_RESTART, RESCUE_KIT_NEW_KEY=1, RESCUE_KIT_NAMES=a,b, RESCUE_KIT_YES=1 */
+/** RESCUE_KIT_ACTION, RESCUE_KIT_VALIDITY, RESCUE_KIT_RESTART, RESCUE_KIT_NEW_KEY=1, RESCUE_KIT_NAMES=a,b, RESCUE_KIT_YES=1, RESCUE_KIT_ALLOW_LIVE_COPY=1 */
 export function answersFromEnv(env: NodeJS.ProcessEnv): Answers {
   const answers: Answers = {};
   if (env.RESCUE_KIT_ACTION) {
@@ -67,6 +70,7 @@ export function answersFromEnv(env: NodeJS.ProcessEnv): Answers {
   }
   if (env.RESCUE_KIT_NEW_KEY) answers.newKey = env.RESCUE_KIT_NEW_KEY === '1' || env.RESCUE_KIT_NEW_KEY === 'true';
   if (env.RESCUE_KIT_NAMES) answers.names = env.RESCUE_KIT_NAMES.split(',').map((name) => name.trim()).filter(Boolean);
+  if (env.RESCUE_KIT_ALLOW_LIVE_COPY) answers.allowLiveCopy = env.RESCUE_KIT_ALLOW_LIVE_COPY === '1' || env.RESCUE_KIT_ALLOW_LIVE_COPY === 'true';
   if (env.RESCUE_KIT_YES) answers.confirm = env.RESCUE_KIT_YES === '1' || env.RESCUE_KIT_YES === 'true';
   return answers;
 }

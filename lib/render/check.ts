@@ -38,7 +38,8 @@ export function renderReport(report: CheckReport, stream: NodeJS.WriteStream = p
   const paint = (text: string) => text.replace(/(OK|WARN|EXPIRED|NOT-YET-VALID|MISSING|UNREADABLE|KEY-MISMATCH|CHAIN-BROKEN)$/gm, (status) => colourStatus(status as Status, stream));
   const problems = [...report.certificates, ...report.authorities]
     .filter((entry) => entry.problems.length)
-    .map((entry) => `  ${entry.name}: ${entry.problems.join('; ')}`);
+    .map((entry) => `  ${entry.name}: ${entry.problems.join('; ')}`)
+    .concat(report.keyFiles.filter((file) => file.unsafe).map((file) => `  ${file.path}: ${file.problem}; fix: ${file.fix}`));
   const lines = [paint(certificates), '', paint(authorities), ''];
   if (problems.length) lines.push('Problems:', ...problems, '');
   return `${lines.join('\n')}\n`;

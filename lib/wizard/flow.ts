@@ -158,10 +158,32 @@ async function confirmOrStop(options: WizardOptions, message: string): Promise<v
   if (!yes) throw new RescueError('ABORTED', 'stopped at your request; nothing was changed');
 }
 
+/**
+ * Run `attempt` with the live-copy answer; when ops refuses a live etcd copy (ETCD_LIVE_COPY) and nobody
+ * answered yet, show why and ask — the refusal, its reason and the way past it are ops' (etcd-capture.ts).
+ */
+async function withLiveCopyAnswer<T>(options: WizardOptions, progress: Progress, step: string, attempt: (allowLiveCopy: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await attempt(options.answers.allowLiveCopy ?? false);
+  } catch (error) {
+    if (!isRescueError(error) || error.code !== 'ETCD_LIVE_COPY' || options.answers.allowLiveCopy !== undefined || !options.prompter) throw error;
+    // The spinner stops before the question (it would redraw over the prompt) and starts again after a yes.
+    progress.done(false);
+    options.say(yellow(`warning: ${error.message}`));
+    if (!(await options.prompter.proceed('Copy the data dir of the running etcd anyway (it may be inconsistent)?'))) throw error;
+    progress.step(step);
+    return attempt(true);
+  }
+}
+
 async function backupFlow(options: WizardOptions): Promise<void> {
   const progress = new Progress();
-  progress.step(`backing up ${TREE_PATHS.join(', ')} and etcd`);
-  const result = await createBackup(options.host, { etcd: 'auto', version: options.version, check: null });
+  const step = `backing up ${TREE_PATHS.join(', ')} and etcd`;
+  progress.step(step);
+  const result = await withLiveCopyAnswer(options, progress, step, (allowLiveCopy) => createBackup(options.host, { etcd: 'auto', allowLiveCopy, version: options.version, check: null })).catch((error: unknown) => {
+    progress.done(false);
+    throw error;
+  });
   progress.done();
   for (const warning of result.manifest.warnings) options.say(`warning: ${warning}`);
   options.say(green(`backup: ${result.archive} (${result.manifest.entries.length} entries, etcd: ${result.manifest.etcd.method})`));
@@ -210,14 +232,17 @@ async function planConfirmApply(options: WizardOptions, command: string, restart
   options.say(`\n${renderPlan(plan)}`);
   await confirmOrStop(options, `Renew ${plan.items.length} certificates${restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const progress = new Progress();
-  const result = await applyRenewPlan(host, plan, {
-    command,
-    version: options.version,
-    restart,
-    timeoutMs: options.timeoutMs,
-    etcdBackup: 'auto',
-    log: (message) => progress.log(message),
-  });
+  const result = await withLiveCopyAnswer(options, progress, 'renewing', (allowLiveCopy) =>
+    applyRenewPlan(host, plan, {
+      command,
+      version: options.version,
+      restart,
+      timeoutMs: options.timeoutMs,
+      etcdBackup: 'auto',
+      allowLiveCopy,
+      log: (message) => progress.log(message),
+    }),
+  );
   progress.done(result.ok);
   if (result.steps.length) {
     options.say(table(['COMPONENT', 'RESTART', 'HEALTH'], result.steps.map((step) => [step.component, step.restart.ok ? 'ok' : 'FAILED', step.health ? `${step.health.ok ? 'ok' : 'FAILED'}: ${step.health.detail}` : '-'])));

@@ -1,6 +1,6 @@
 // Paths and tools shared by the tests: repo root, the built CLI, the shared
 // fixtures (read-only: always copy), temp dirs, and the Go x509 checker.
-import { chmodSync, cpSync, mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, mkdirSync, rmSync, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,10 +24,25 @@ process.on('exit', () => {
   for (const dir of created) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Key files as a real host has them: the fixtures are committed 0644, a kubeadm (or cfssljson) host writes
+ * every private key — key files, kubeconfigs embedding client-key-data, the kubelet's cert+key pems — 0600.
+ * Tests that want a group-readable key chmod it back themselves.
+ */
+export function hostKeyModes(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const stats = lstatSync(path);
+    if (stats.isDirectory()) hostKeyModes(path);
+    else if (stats.isFile() && stats.size < 1_000_000 && /PRIVATE KEY-----|client-key-data:/.test(readFileSync(path, 'latin1'))) chmodSync(path, 0o600);
+  }
+}
+
 /** Copy a shared fixture into a temp dir (never write into shared/); returns the copy's root. */
 export function copyFixture(name: (typeof FIXTURES)[number]): string {
   const dir = tempDir(`rk-${name}-`);
   cpSync(join(fixturesRoot, name), dir, { recursive: true, verbatimSymlinks: true });
+  hostKeyModes(dir);
   return dir;
 }
 
@@ -113,5 +128,6 @@ export function fixtureRoot(name: (typeof FIXTURES)[number] | 'kubeadm-1.25-expi
   const root = tempDir(`rk-root-${name}-`);
   cpSync(join(fixturesRoot, name, 'etc-kubernetes'), join(root, 'etc', 'kubernetes'), { recursive: true, verbatimSymlinks: true });
   execaSync('chmod', ['-R', 'u+w', root]);
+  hostKeyModes(root);
   return root;
 }

@@ -26,6 +26,11 @@ export interface StartEtcdOptions {
   timeoutMs?: number;
   /** Extra etcd flags. */
   extraArgs?: string[];
+  /**
+   * The test's OWN etcdctl calls (the health wait, etcd.etcdctl) skip the server check: for an etcd
+   * deliberately serving an expired or foreign cert. The code under test never gets this flag.
+   */
+  skipServerVerify?: boolean;
 }
 
 export interface RunningEtcd {
@@ -86,6 +91,7 @@ async function startOnce(options: StartEtcdOptions): Promise<RunningEtcd> {
   const caFile = pki('etcd/ca.crt');
   const cert = options.clientCert ?? pki('etcd/healthcheck-client.crt');
   const key = options.clientKey ?? pki('etcd/healthcheck-client.key');
+  const skip = options.skipServerVerify ? ['--insecure-skip-tls-verify'] : [];
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const args = [
     `--name=${name}`,
@@ -147,14 +153,14 @@ async function startOnce(options: StartEtcdOptions): Promise<RunningEtcd> {
       return child.pid ?? -1;
     },
     log: () => output,
-    etcdctl: (extra, credentials) => etcdctlAt(clientUrl, caFile, credentials?.cert ?? cert, credentials?.key ?? key, extra),
+    etcdctl: (extra, credentials) => etcdctlAt(clientUrl, caFile, credentials?.cert ?? cert, credentials?.key ?? key, [...skip, ...extra]),
     stop,
   };
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let last = '';
   while (Date.now() < deadline) {
     if (exited) throw Object.assign(new Error(`etcd exited (${exited.code ?? exited.signal}) before it was healthy:\n${output.slice(-4000)}`), { exitedEarly: true });
-    const health = await etcdctlAt(clientUrl, caFile, cert, key, ['--dial-timeout=2s', '--command-timeout=3s', 'endpoint', 'health'], 8_000);
+    const health = await etcdctlAt(clientUrl, caFile, cert, key, [...skip, '--dial-timeout=2s', '--command-timeout=3s', 'endpoint', 'health'], 8_000);
     if (health.exitCode === 0) return etcd;
     last = `${health.stdout}\n${health.stderr}`.trim();
     await sleep(250);

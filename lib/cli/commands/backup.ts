@@ -25,6 +25,7 @@ export interface BackupCommandOptions {
   encrypt?: boolean;
   passphraseFile?: string;
   etcd: boolean;
+  allowLiveCopy?: boolean;
   json?: boolean;
 }
 
@@ -33,7 +34,7 @@ export async function backup(options: BackupCommandOptions): Promise<void> {
   const passphrase = options.encrypt ? await readPassphrase(options, true) : undefined;
   const check = checkInventory(discover(host), { now: host.now(), warnMs: 30 * 86_400_000 });
   const started = Date.now();
-  const result = await createBackup(host, { out: options.out, force: options.force, passphrase, etcd: options.etcd ? 'auto' : 'skip', check, version: version(), log: say });
+  const result = await createBackup(host, { out: options.out, force: options.force, passphrase, etcd: options.etcd ? 'auto' : 'skip', allowLiveCopy: options.allowLiveCopy, check, version: version(), log: say });
   result.manifest.warnings.forEach(warn);
   const files = result.manifest.entries.filter((entry) => entry.type === 'file').length;
   if (options.json) return printJson({ archive: result.archive, bytes: result.bytes, files, etcd: result.manifest.etcd, encrypted: result.manifest.encrypted, warnings: result.manifest.warnings });

@@ -34,6 +34,7 @@ export interface RenewCommandOptions {
   timeout: string;
   apiserverUrl?: string;
   etcdBackup: boolean;
+  allowLiveCopy?: boolean;
   beyondCa: 'cap' | 'refuse';
   dryRun?: boolean;
   yes?: boolean;
@@ -41,7 +42,7 @@ export interface RenewCommandOptions {
   resume?: boolean;
 }
 
-function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' | 'apiserverUrl' | 'etcdBackup'>, command: string): ApplyOptions {
+function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' | 'apiserverUrl' | 'etcdBackup' | 'allowLiveCopy'>, command: string): ApplyOptions {
   return {
     command,
     version: version(),
@@ -49,6 +50,7 @@ function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' |
     timeoutMs: parseDuration(options.timeout, '--timeout'),
     apiserverUrl: options.apiserverUrl,
     etcdBackup: options.etcdBackup ? 'auto' : 'skip',
+    allowLiveCopy: options.allowLiveCopy,
     log: (message) => say(`  ${message}`),
   };
 }

@@ -21,6 +21,7 @@ export interface WizardCommandOptions {
   restart?: RestartMode;
   addSan?: string[];
   yes?: boolean;
+  allowLiveCopy?: boolean;
   timeout: string;
 }
 
@@ -38,6 +39,7 @@ export async function wizard(options: WizardCommandOptions): Promise<void> {
     restart: options.restart,
     addSans: options.addSan,
     confirm: options.yes,
+    allowLiveCopy: options.allowLiveCopy,
   };
   const answers = mergeAnswers(options.answers ? loadAnswersFile(options.answers) : {}, answersFromEnv(process.env), flags);
   try {

@@ -1,10 +1,9 @@
 // `backup`: one .tar.gz (0600, optionally encrypted) with /etc/kubernetes, the
-// kubelet's pki, an etcd snapshot (or, when etcd does not answer, its data dir
-// with a warning), and a manifest of every file's sha256, mode and owner.
+// kubelet's pki, etcd (a snapshot, or its data dir as etcd-capture.ts decides),
+// and a manifest of every file's sha256, mode and owner.
 import { closeSync, constants, createWriteStream, existsSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,8 +15,8 @@ import type { Host } from '../../host/host.js';
 import { encryptStream } from './archive-crypto.js';
 import { BACKUP_PATHS, BackupManifest, DEFAULT_BACKUP_DIR, ManifestEntry, MANIFEST_PATH, SNAPSHOT_PATH } from './backup-manifest.js';
 import type { CheckReport } from '../inventory/check.js';
-import { etcdClient, etcdctl, etcdEndpoints, etcdHealthy, reachable } from '../renewal/etcd.js';
-import { ClusterFromManifests, readManifests } from '../inventory/manifests.js';
+import { readManifests } from '../inventory/manifests.js';
+import { captureEtcd, EtcdCapture } from './etcd-capture.js';
 import { metaOf, TarWriter } from './tar-writer.js';
 
 export interface BackupOptions {
@@ -26,8 +25,12 @@ export interface BackupOptions {
   /** Replace an existing `out` (never the default: a backup is never overwritten unless asked). */
   force?: boolean;
   passphrase?: string;
-  /** 'auto': snapshot when etcd answers, else copy the data dir; 'skip': no etcd. */
+  /** 'auto': the policy of etcd-capture.ts (snapshot; data dir when etcd is stopped); 'skip': no etcd. */
   etcd?: 'auto' | 'skip';
+  /** Copy the data dir of a running etcd that cannot be snapshotted (else that is refused, exit 3). */
+  allowLiveCopy?: boolean;
+  /** etcd already captured by the caller (renew does it before taking its lock); disposed here. */
+  etcdCapture?: EtcdCapture;
   check?: CheckReport | null;
   version: string;
   /** Extra host paths (tests, custom layouts). */
@@ -66,17 +69,18 @@ function walk(host: Host, hostPath: string, out: Walked[], warnings: string[]): 
 
 export async function createBackup(host: Host, options: BackupOptions): Promise<BackupResult> {
   const log = options.log ?? (() => {});
-  const cluster = readManifests(host);
   const warnings: string[] = [];
   const walked: Walked[] = [];
   for (const path of options.paths ?? BACKUP_PATHS) walk(host, path, walked, warnings);
   if (!walked.some((entry) => entry.type === 'file')) {
+    options.etcdCapture?.dispose();
     const where = (options.paths ?? BACKUP_PATHS).map((path) => host.real(path)).join(', ');
     throw new RescueError('FILE_NOT_FOUND', `nothing to back up: no files under ${where}`, { hint: 'check --root (it should hold etc/kubernetes)' });
   }
 
-  // etcd first: a snapshot is consistent; a data-dir copy of a running etcd may not be.
-  const etcd = await etcdForBackup(host, cluster, options.etcd ?? 'auto', warnings, log);
+  // etcd first, before anything is written: a snapshot is consistent; a data-dir copy of a running etcd may not be.
+  const etcd = options.etcdCapture ?? (await captureEtcd(host, readManifests(host), { mode: options.etcd ?? 'auto', allowLiveCopy: options.allowLiveCopy, log }));
+  warnings.push(...etcd.warnings);
   if (etcd.method === 'data-dir') walk(host, etcd.dataDir!, walked, warnings);
 
   const requested = options.out ?? defaultBackupPath(host);
@@ -217,53 +221,4 @@ async function archiveEntry(host: Host, tar: TarWriter, entry: Walked, manifest:
     if (changed) warnings.push(`${entry.hostPath} changed size while it was archived (stop the writer for a consistent copy)`);
     manifest.entries.push({ ...base, size: stats.size, sha256 });
   }
-}
-
-interface EtcdForBackup {
-  method: BackupManifest['etcd']['method'];
-  snapshotFile?: string;
-  dataDir?: string;
-  endpoint?: string;
-  note?: string;
-  dispose(): void;
-}
-
-async function etcdForBackup(host: Host, cluster: ClusterFromManifests, mode: 'auto' | 'skip', warnings: string[], log: (message: string) => void): Promise<EtcdForBackup> {
-  const dataDir = cluster.etcd?.dataDir ?? '/var/lib/etcd';
-  if (mode === 'skip') return { method: 'none', note: 'etcd skipped (--no-etcd)', dispose() {} };
-  // Nothing listening: do not mint a temporary client cert (keygen, temp files) for nothing.
-  const endpoint = etcdEndpoints(cluster)[0]!;
-  const listening = await reachable(endpoint);
-  const client = listening ? await etcdClient(host, cluster) : undefined;
-  if (!listening) {
-    log(`warning: etcd does not answer at ${endpoint}; falling back to a copy of the data dir`);
-    warnings.push(`etcd does not answer at ${endpoint}: copied the etcd data dir instead of a snapshot`);
-  } else if (client) {
-    const health = await etcdHealthy(host, client);
-    if (health.exitCode === 0) {
-      const dir = mkdtempSync(join(tmpdir(), 'rescue-kit-snapshot-'));
-      const file = join(dir, 'snapshot.db');
-      log(`etcd answers at ${client.endpoints[0]}${client.temporary ? ' (with a temporary client cert: the pki ones have expired)' : ''}: taking a snapshot`);
-      const saved = await etcdctl(host, client, ['snapshot', 'save', file], 30 * 60_000);
-      client.dispose();
-      if (saved.exitCode === 0) {
-        return { method: 'snapshot', snapshotFile: file, endpoint: client.endpoints[0], dispose: () => rmSync(dir, { recursive: true, force: true }) };
-      }
-      rmSync(dir, { recursive: true, force: true });
-      warnings.push(`etcdctl snapshot save failed: ${saved.stderr.trim().split('\n').pop()}`);
-    } else {
-      client.dispose();
-      const reason = health.exitCode === 127 ? 'etcdctl is not installed' : `etcd does not answer at ${client.endpoints[0]}`;
-      log(`warning: ${reason}; falling back to a copy of the data dir`);
-      warnings.push(`${reason}: copied the etcd data dir instead of a snapshot`);
-    }
-  } else {
-    warnings.push('no usable etcd client certificate (and no etcd CA key to mint one): copied the etcd data dir instead of a snapshot');
-  }
-  if (!host.lstat(dataDir)) {
-    warnings.push(`etcd data dir ${dataDir} not found: the backup has no etcd data`);
-    return { method: 'none', note: `no snapshot and no ${dataDir}`, dispose() {} };
-  }
-  warnings.push(`the copy of ${dataDir} is only consistent if etcd was stopped while it was taken`);
-  return { method: 'data-dir', dataDir, note: 'file copy of the data dir: consistent only if etcd was stopped', dispose() {} };
 }

@@ -3,7 +3,9 @@
 // broken chain, missing files, kubelet certs) — and a stable JSON form.
 import { keyMatchesCertificate, isIssuedBy } from '../../pki/verify.js';
 import { SubjectAltNames } from '../../pki/san.js';
+import { posix } from 'node:path';
 import { Inventory, InventoryItem, kubeconfigFileOf } from './discover.js';
+import { isUnsafeKeyMode, KeyFile, octalMode } from './key-modes.js';
 
 export type Status = 'OK' | 'WARN' | 'EXPIRED' | 'NOT-YET-VALID' | 'MISSING' | 'UNREADABLE' | 'KEY-MISMATCH' | 'CHAIN-BROKEN';
 
@@ -43,6 +45,21 @@ export interface CheckReport {
   summary: Record<Status, number>;
   certificates: CheckEntry[];
   authorities: CheckEntry[];
+  /** Every private key file check knows, with its mode; unsafe (group/other bits) ones carry a problem and the fix. */
+  keyFiles: KeyFileEntry[];
+}
+
+export interface KeyFileEntry {
+  /** Host path (the kubeconfig when the key is embedded in it). */
+  path: string;
+  /** "0600" */
+  mode: string;
+  embedded: boolean;
+  /** Group or other can read it: a WARN-level problem (exit 10 unless something is worse). */
+  unsafe: boolean;
+  problem: string | null;
+  /** The command that fixes it: the file itself (past a symlink, whose absolute target chmod would follow out of --root), real path. */
+  fix: string | null;
 }
 
 export interface CheckOptions {
@@ -65,6 +82,22 @@ export function checkInventory(inventory: Inventory, options: CheckOptions): Che
     summary,
     certificates,
     authorities,
+    keyFiles: inventory.keyFiles.map((file) => keyFileEntry(file, inventory.root)),
+  };
+}
+
+function keyFileEntry(file: KeyFile, root: string): KeyFileEntry {
+  const mode = octalMode(file.mode);
+  const unsafe = isUnsafeKeyMode(file.mode);
+  const what = file.embedded ? 'embeds a private key' : 'private key';
+  const via = file.resolvedPath !== file.hostPath ? ` (symlink -> ${file.resolvedPath})` : '';
+  return {
+    path: file.hostPath,
+    mode,
+    embedded: file.embedded,
+    unsafe,
+    problem: unsafe ? `${what} readable by group/others (mode ${mode}; want 0600 or 0400)${via}` : null,
+    fix: unsafe ? `chmod 600 ${posix.join(root, file.resolvedPath)}` : null,
   };
 }
 
@@ -141,6 +174,7 @@ function entryFor(item: InventoryItem, ca: InventoryItem | undefined, { now, war
 export function checkExitCode(report: CheckReport): number {
   const all = [...report.certificates, ...report.authorities];
   if (all.some((entry) => entry.status !== 'OK' && entry.status !== 'WARN')) return CHECK_EXIT.broken;
-  if (all.some((entry) => entry.status === 'WARN')) return CHECK_EXIT.warn;
+  // A group/world-readable key is a warning: it leaks nothing by itself being reported, and nothing is broken yet.
+  if (all.some((entry) => entry.status === 'WARN') || report.keyFiles.some((file) => file.unsafe)) return CHECK_EXIT.warn;
   return CHECK_EXIT.ok;
 }

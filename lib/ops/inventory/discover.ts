@@ -12,6 +12,7 @@ import { parsePrivateKey } from '../../pki/keys.js';
 import { isIssuedBy } from '../../pki/verify.js';
 import { ClusterFromManifests, readManifests } from './manifests.js';
 import { KubeconfigUser, readKubeconfig } from './kubeconfig.js';
+import { KeyFile, keyFileModes } from './key-modes.js';
 
 // Where kubeadm keeps things is the catalogue's to say; re-exported for the modules that discover for.
 export { KUBELET_PKI_DIR, KUBERNETES_DIR, PKI_DIR };
@@ -49,6 +50,8 @@ export interface Inventory {
   authorities: InventoryItem[];
   items: InventoryItem[];
   cluster: ClusterFromManifests;
+  /** Every readable private key's file and its mode (key-modes.ts): check reports group/world-readable ones. */
+  keyFiles: KeyFile[];
 }
 
 export interface DiscoverOptions {
@@ -103,10 +106,16 @@ function materialFromText<T>(hostPath: string, embedded: boolean, text: string, 
 export function discover(host: Host, options: DiscoverOptions = {}): Inventory {
   assertRootIsATree(host);
   const cluster = readManifests(host);
-  if (options.path) return found(host, options.path, { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) });
+  if (options.path) return found(host, options.path, withKeyModes(host, { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) }, undefined));
   const k0s = K0S_PKI_DIRS.find((dir) => host.list(dir).length > 0);
-  if (!host.lstat(PKI_DIR) && k0s) return found(host, k0s, { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) });
-  return found(host, KUBERNETES_DIR, { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) });
+  if (!host.lstat(PKI_DIR) && k0s) return found(host, k0s, withKeyModes(host, { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) }, k0s));
+  return found(host, KUBERNETES_DIR, withKeyModes(host, { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) }, PKI_DIR));
+}
+
+/** The modes of the keys found (readable ones: a damaged key is already UNREADABLE), plus the service-account key in pkiDir. */
+function withKeyModes(host: Host, inventory: Omit<Inventory, 'keyFiles'>, pkiDir: string | undefined): Inventory {
+  const keys = [...inventory.authorities, ...inventory.items].flatMap((item) => (item.key?.value ? [{ hostPath: item.key.hostPath, embedded: item.key.embedded }] : []));
+  return { ...inventory, keyFiles: keyFileModes(host, keys, pkiDir) };
 }
 
 /**

@@ -16,7 +16,12 @@ const BROKEN_CA = ['EXPIRED', 'NOT-YET-VALID'];
 
 export function nextStep(report: CheckReport, where: { path?: string }): NextStep | undefined {
   const all = [...report.authorities, ...report.certificates];
-  if (all.every((entry) => entry.status === 'OK')) return undefined;
+  if (all.every((entry) => entry.status === 'OK')) {
+    // Only key modes are wrong: the fix is a chmod, named file by file (real paths under --root).
+    const unsafe = report.keyFiles.filter((file) => file.unsafe);
+    if (!unsafe.length) return undefined;
+    return { command: `chmod 600 ${unsafe.map((file) => file.fix!.replace(/^chmod 600 /, '')).join(' ')}`, why: 'private keys must be readable by their owner only (0600, or 0400)' };
+  }
   const scope = [...(report.root !== '/' ? ['--root', report.root] : []), ...(where.path ? ['--path', where.path] : [])].join(' ');
   const command = (words: string) => `rescue-kit ${words}${scope ? ` ${scope}` : ''}`;
   const expiredCas = report.authorities.filter((ca) => BROKEN_CA.includes(ca.status));

@@ -34,7 +34,12 @@ export function prometheusText(report: CheckReport): string {
     metrics.x509_cert_not_before.samples.push(`x509_cert_not_before{${labelText}} ${seconds(entry.notBefore)}`);
     metrics.x509_cert_expired.samples.push(`x509_cert_expired{${labelText}} ${Date.parse(entry.notAfter) <= Date.parse(report.now) ? 1 : 0}`);
   }
-  return Object.entries(metrics)
+  // One gauge per key file (0 when owner-only), so an alert can fire on `== 1` and a fixed file clears it.
+  const keyModes = {
+    help: 'Whether the private key file is readable by group or others (1) or owner-only, 0600/0400 (0)',
+    samples: report.keyFiles.map((file) => `rescue_kit_key_mode_unsafe{filepath="${escapeLabel(file.path)}"} ${file.unsafe ? 1 : 0}`),
+  };
+  return Object.entries({ ...metrics, rescue_kit_key_mode_unsafe: keyModes })
     .map(([name, metric]) => [`# HELP ${name} ${metric.help}`, `# TYPE ${name} gauge`, ...metric.samples].join('\n'))
     .join('\n')
     .concat('\n');

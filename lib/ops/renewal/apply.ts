@@ -12,6 +12,7 @@ import { ioError, RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { createBackup, defaultBackupPath } from '../archive/backup.js';
 import { BACKUP_PATHS } from '../archive/backup-manifest.js';
+import { captureEtcd, EtcdCapture } from '../archive/etcd-capture.js';
 import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, writeError } from '../../host/fs.js';
 import { appendAudit } from '../audit/audit.js';
 import { checkHealth, HealthResult } from './health.js';
@@ -30,6 +31,8 @@ export interface ApplyOptions {
   pollMs?: number;
   apiserverUrl?: string;
   etcdBackup: 'auto' | 'skip';
+  /** The automatic backup may copy a running etcd's data dir when no snapshot can be taken (else the run is refused, exit 3). */
+  allowLiveCopy?: boolean;
   log: (message: string) => void;
 }
 
@@ -192,21 +195,26 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
   const unlock = acquireLock(host);
   const report: ApplyReport = { runId: '', backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   let run: Run | undefined;
+  let etcd: EtcdCapture | undefined;
   try {
     // Under the lock: no other run can start now, so re-check what the plan was made from.
     refuseIfBusyOrInterrupted(host);
     assertUnchangedSincePlan(host, plan.changes, plan.inputs);
+    // etcd before the run exists: a running etcd that cannot be snapshotted refuses the run (exit 3) with
+    // nothing created, unless --allow-live-copy; the same policy as `backup` (archive/etcd-capture.ts).
+    etcd = await captureEtcd(host, readManifests(host), { mode: options.etcdBackup, allowLiveCopy: options.allowLiveCopy, log: options.log });
     const runId = uniqueRunId(host);
     report.runId = runId;
     run = openRun(host, journalFor(plan, runId, options.command, host.now().toISOString(), options.restart));
   } catch (error) {
+    etcd?.dispose();
     unlock();
     throw writeError(error, host.real(RUNS_DIR));
   }
   const { journal } = run;
   try {
     options.log('backing up the current state');
-    const backup = await createBackup(host, { out: defaultBackupPath(host, `pre-renew-${report.runId}`), paths: backupPathsFor(plan.changes.map((change) => change.hostPath)), etcd: options.etcdBackup, version: options.version, check: null, log: options.log });
+    const backup = await createBackup(host, { out: defaultBackupPath(host, `pre-renew-${report.runId}`), paths: backupPathsFor(plan.changes.map((change) => change.hostPath)), etcdCapture: etcd, version: options.version, check: null, log: options.log });
     journal.backup = report.backup = backup.archive;
     journal.phase = 'backed-up';
     run.save();

@@ -22,6 +22,8 @@ export interface EtcdClient {
   keyFile: string;
   /** True when we minted a temporary client cert (the pki's ones had expired). */
   temporary: boolean;
+  /** True for the verified TLS relay's unix socket (etcd-tls.ts): etcdctl then speaks plaintext to it, no TLS flags. */
+  plaintext?: boolean;
   dispose(): void;
 }
 
@@ -84,7 +86,7 @@ export async function etcdClient(host: Host, cluster: ClusterFromManifests): Pro
 export function etcdctl(host: Host, client: EtcdClient, args: string[], timeoutMs: number): Promise<RunResult> {
   return host.run(
     'etcdctl',
-    [`--endpoints=${client.endpoints.join(',')}`, `--cacert=${client.caFile}`, `--cert=${client.certFile}`, `--key=${client.keyFile}`, ...args],
+    [`--endpoints=${client.endpoints.join(',')}`, ...(client.plaintext ? [] : [`--cacert=${client.caFile}`, `--cert=${client.certFile}`, `--key=${client.keyFile}`]), ...args],
     { timeoutMs, env: { ...process.env, ETCDCTL_API: '3' } as Record<string, string> },
   );
 }
@@ -105,7 +107,7 @@ export function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
 }
 
 export async function etcdHealthy(host: Host, client: EtcdClient): Promise<RunResult> {
-  if (!(await reachable(client.endpoints[0]!))) {
+  if (!client.plaintext && !(await reachable(client.endpoints[0]!))) {
     return { exitCode: 1, stdout: '', stderr: `nothing listens at ${client.endpoints[0]}`, timedOut: false };
   }
   return etcdctl(host, client, ['--dial-timeout=3s', '--command-timeout=5s', 'endpoint', 'health'], 10_000);
