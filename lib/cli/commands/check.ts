@@ -6,6 +6,7 @@ import { writeFilesAtomically } from '../../host/fs.js';
 import { parseDuration } from '../../pki/validity.js';
 import { checkExitCode, checkInventory, CheckReport } from '../../ops/inventory/check.js';
 import { renderReport } from '../../render/check.js';
+import { renderTimeline } from '../../render/timeline.js';
 export { renderReport };
 import { discover } from '../../ops/inventory/discover.js';
 import { prometheusText } from '../../ops/inventory/prometheus.js';
@@ -19,6 +20,7 @@ export interface CheckOptions {
   warn: string;
   json?: boolean;
   prometheus?: string;
+  timeline?: boolean;
 }
 
 export function runCheck(options: Pick<CheckOptions, 'root' | 'path' | 'warn'>, now = new Date()): CheckReport {
@@ -34,7 +36,7 @@ export async function check(options: CheckOptions): Promise<void> {
   }
   if (options.json) printJson(report);
   else {
-    process.stdout.write(renderReport(report));
+    process.stdout.write(options.timeline ? renderTimeline(report) : renderReport(report));
     sayNextStep(report, options.path);
   }
   process.exitCode = checkExitCode(report);
