@@ -10,6 +10,7 @@ import { renderTimeline } from '../../render/timeline.js';
 export { renderReport };
 import { discover } from '../../ops/inventory/discover.js';
 import { prometheusText } from '../../ops/inventory/prometheus.js';
+import { caRotationState } from '../../ops/inventory/ca-rotation.js';
 import { nextStep } from '../../ops/inventory/next-step.js';
 import { printJson, say } from '../output.js';
 import { mkdirSync } from 'node:fs';
@@ -32,7 +33,9 @@ export async function check(options: CheckOptions): Promise<void> {
   const report = runCheck(options);
   if (options.prometheus) {
     mkdirSync(dirname(options.prometheus), { recursive: true });
-    writeFilesAtomically([{ path: options.prometheus, data: prometheusText(report), mode: 0o644 }], { overwrite: true });
+    // A folder of PEMs (--path) has no kubeadm CA rotation to report on.
+    const caRotation = options.path ? undefined : caRotationState(createHost({ root: options.root }));
+    writeFilesAtomically([{ path: options.prometheus, data: prometheusText(report, { caRotation }), mode: 0o644 }], { overwrite: true });
   }
   if (options.json) printJson(report);
   else {
