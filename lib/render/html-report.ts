@@ -38,12 +38,15 @@ function earliest(node: NodeReport, now: number): string {
   return `${escapeHtml(isoDay(node.earliestExpiry))} (${escapeHtml(daysLeft(Math.floor((Date.parse(node.earliestExpiry) - now) / 1000)))})`;
 }
 
+/** A check file older than two days says little about today (statuses are as of its check). */
+const stale = (node: NodeReport, now: number) => now - Date.parse(node.check.now) > 2 * 86_400_000;
+
 function fleetSummary(model: ReportModel, now: number): string {
   const rows = model.nodes.map(
     (node, index) =>
-      `<tr class="node-row ${statusClass(node.worst)}"><td><a href="#node-${index}">${escapeHtml(node.node)}</a></td><td><span class="status ${statusClass(node.worst)}">${escapeHtml(node.worst)}</span></td><td>${earliest(node, now)}</td><td>${escapeHtml(node.problemCount)}</td><td>${summaryCounts(node)}</td></tr>`,
+      `<tr class="node-row ${statusClass(node.worst)}"><td><a href="#node-${index}">${escapeHtml(node.node)}</a></td><td><span class="status ${statusClass(node.worst)}">${escapeHtml(node.worst)}</span></td><td>${earliest(node, now)}</td><td>${escapeHtml(node.problemCount)}</td><td>${summaryCounts(node)}</td><td class="${stale(node, now) ? 'stale' : ''}">${escapeHtml(node.check.now.slice(0, 16).replace('T', ' '))}</td></tr>`,
   );
-  return `<section id="summary"><h2>Nodes (${model.nodes.length}), worst first</h2><table class="nodes"><thead><tr><th>node</th><th>worst</th><th>earliest expiry</th><th>problems</th><th>certificates by status</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+  return `<section id="summary"><h2>Nodes (${model.nodes.length}), worst first</h2><table class="nodes"><thead><tr><th>node</th><th>worst</th><th>earliest expiry</th><th>problems</th><th>certificates by status</th><th>checked (UTC)</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
 
 function nodeBody(node: NodeReport, axis: TimeAxis): string {

@@ -38,6 +38,7 @@ th,td{border-bottom:1px solid #e5e5e5;padding:3px 6px;text-align:left;vertical-a
 th{background:#f6f7f9;position:sticky;top:0}
 tr.node-row{background:none}
 tr.unparsable td{background:#fff3f3}
+td.stale{color:var(--expired);font-weight:600}
 .result-failed,.result-rolled-back{color:var(--expired);font-weight:600}
 details.node{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:2px 8px}
 details.node>summary{cursor:pointer;padding:3px 0}
