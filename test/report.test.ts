@@ -148,7 +148,7 @@ describe('report --html in headless chromium', function () {
           expect(box.x).to.be.lessThan(today.x);
           expect(box.x + box.width).to.be.greaterThan(today.x);
         }
-        const withProblems = entries.filter((entry) => entry.problems.length);
+        const withProblems = entries.filter((entry) => entry.problems.length).sort((a, b) => SEVERITY.indexOf(a.status) - SEVERITY.indexOf(b.status));
         expect(await page.locator('li.problem').count()).to.equal(withProblems.length);
         expect(await page.locator('li.problem').first().textContent()).to.include(withProblems[0]!.problems[0]!);
         expect(await page.locator('tr.audit-row').count()).to.equal(3);

@@ -10,8 +10,10 @@ import { htmlTimeline } from './html-timeline.js';
 import { REPORT_CSS } from './html-style.js';
 
 function problemList(node: NodeReport): string {
+  // Worst first: what breaks the node is read before what merely expires.
   const items = allEntries(node.check)
     .filter((entry) => entry.problems.length)
+    .sort((a, b) => SEVERITY.indexOf(a.status) - SEVERITY.indexOf(b.status))
     .map((entry) => `<li class="problem ${statusClass(entry.status)}"><span class="status ${statusClass(entry.status)}">${escapeHtml(entry.status)}</span> <b>${escapeHtml(entry.name)}</b>${entry.path ? ` <code>${escapeHtml(entry.path)}</code>` : ''}: ${escapeHtml(entry.problems.join('; '))}</li>`);
   return items.length ? `<ul class="problems">${items.join('')}</ul>` : '<p class="none">No problems.</p>';
 }
