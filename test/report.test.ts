@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { createHost } from '../lib/host/host.js';
 import { CheckReport, checkInventory, SEVERITY } from '../lib/ops/inventory/check.js';
 import { discover } from '../lib/ops/inventory/discover.js';
+import { auditHistoryRow, readAuditHistory } from '../lib/ops/report/audit-history.js';
 import { artifactPath, Browser, launchBrowser, pictureStats } from './helpers/browser.js';
 import { fixtureRoot, runCli, tempDir } from './helpers/env.js';
 
@@ -78,6 +79,32 @@ async function screenshot(browser: Browser, page: Awaited<ReturnType<Browser['ne
   await checker.close();
   return { path, bytes: statSync(path).size, ...stats };
 }
+
+describe('the audit history as the report reads it', () => {
+  it('keeps the known fields, ignores unknown ones, keeps an unparsable line as such (by number), says why an unreadable log cannot be read', () => {
+    const root = tempDir();
+    writeAuditLog(root);
+    const rows = readAuditHistory(createHost({ root }));
+    expect(rows.map((row) => row.line)).to.deep.equal([1, 2, 3]);
+    expect(rows[0]).to.deep.equal({ line: 1, parsed: true, time: '2026-11-20T10:00:00.000Z', command: 'renew --all', operator: 'alice (as root)', result: 'ok', runId: 'run-1', certificates: ['apiserver', 'admin.conf'] });
+    expect(rows[2]).to.include({ line: 3, parsed: false, raw: 'this line was edited by hand <b>not json</b>' });
+    expect(auditHistoryRow('[1,2]', 7)).to.deep.equal({ line: 7, parsed: false, raw: '[1,2]', reason: 'not a JSON object' });
+    expect(auditHistoryRow('{"command": 5, "certificates": "x"}', 1)).to.include({ parsed: true, command: '5', runId: null }).and.to.have.deep.property('certificates', []);
+    expect(readAuditHistory(createHost({ root: tempDir() }))).to.deep.equal([]);
+    const dirLog = tempDir();
+    mkdirSync(join(dirLog, 'var/lib/rescue-kit/audit.log'), { recursive: true });
+    const unreadable = readAuditHistory(createHost({ root: dirLog }));
+    expect(unreadable).to.have.length(1);
+    expect(unreadable[0]).to.include({ parsed: false });
+    expect((unreadable[0] as { reason: string }).reason).to.match(/audit\.log: is a directory/);
+  });
+
+  it('--from takes no --root: a usage error that says how to make the files', async () => {
+    const result = await runCli(['report', '--html', join(tempDir(), 'x.html'), '--from', 'a.json', '--root', '/tmp']);
+    expect(result.exitCode).to.equal(2);
+    expect(result.stderr).to.include('check --json > NODE.json');
+  });
+});
 
 describe('report --html in headless chromium', function () {
   this.timeout(180_000);

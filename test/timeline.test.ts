@@ -6,7 +6,9 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import type { CheckReport } from '../lib/ops/inventory/check.js';
 import { TIMELINE_WIDTH } from '../lib/render/timeline.js';
-import { cliPath, fixtureRoot, runCli } from './helpers/env.js';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath, fixtureRoot, fixturesRoot, runCli, tempDir } from './helpers/env.js';
 
 const ESCAPE = '\u001b[';
 const visible = (line: string) => line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
@@ -67,6 +69,18 @@ describe('check --timeline', function () {
       expect(result.stderr).to.include('next:');
     });
   }
+
+  it('a hard-way folder (--path): 80 columns too, long paths keep their file name, no year label cut in half', async () => {
+    const root = tempDir('rk-hardway-');
+    cpSync(join(fixturesRoot, 'hardway-1.19-expired'), join(root, 'pki'), { recursive: true });
+    const report = JSON.parse((await runCli(['check', '--root', root, '--path', '/pki', '--json'])).stdout) as CheckReport;
+    const result = await runCli(['check', '--root', root, '--path', '/pki', '--timeline']);
+    const lines = result.stdout.trimEnd().split('\n');
+    for (const line of lines) expect(line.length, line).to.be.at.most(80);
+    expect(lines.length - 2).to.equal(report.authorities.length + report.certificates.length);
+    expect(result.stdout).to.include('~-controller-manager.pem ');
+    expect(lines[0]!.slice(27, 27 + 32)).to.match(/^(\s*\d{4})+\s*$/);
+  });
 
   it('colour on a terminal; none with NO_COLOR; none when stdout is a pipe', async () => {
     const root = fixtureRoot('kubeadm-1.14-expired');

@@ -14,6 +14,12 @@ const DAYS = 6;
 const TRACK = TIMELINE_WIDTH - NAME - STATUS - DAYS - 3;
 
 const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}~` : text.padEnd(width));
+/** A path keeps its end (the file name tells files apart), a name its start. */
+function fitName(name: string, indent: string, width: number): string {
+  const room = width - indent.length;
+  if (name.length <= room) return `${indent}${name}`.padEnd(width);
+  return name.includes('/') ? `${indent}~${name.slice(name.length - room + 1)}` : `${indent}${name.slice(0, room - 1)}~`;
+}
 
 function column(axis: TimeAxis, ms: number): number {
   return Math.min(TRACK - 1, Math.floor(axisFraction(axis, ms) * TRACK));
@@ -49,7 +55,7 @@ function days(entry: CheckEntry): string {
 }
 
 function line(entry: CheckEntry, axis: TimeAxis, indent: boolean, stream: NodeJS.WriteStream): string {
-  const name = fit(`${indent ? '  ' : ''}${entry.name}`, NAME);
+  const name = fitName(entry.name, indent ? '  ' : '', NAME);
   const status = fit(entry.status, STATUS);
   return `${name} ${track(entry, axis, stream)} ${useColour(stream) ? paint(entry.status, status, stream) : status} ${days(entry).padStart(DAYS)}`.trimEnd();
 }
@@ -59,7 +65,8 @@ function header(axis: TimeAxis): string[] {
   const years = Array.from({ length: TRACK }, () => ' ');
   for (const tick of yearTicks(axis, Math.floor(TRACK / 5))) {
     const at = column(axis, tick.ms);
-    if (years.slice(at, at + 5).every((cell) => cell === ' ')) tick.label.split('').forEach((digit, index) => at + index < TRACK && (years[at + index] = digit));
+    // A label that would be cut at the right edge is left out rather than shown as "2".
+    if (at + tick.label.length <= TRACK && years.slice(at, at + 5).every((cell) => cell === ' ')) tick.label.split('').forEach((digit, index) => (years[at + index] = digit));
   }
   const marks = Array.from({ length: TRACK }, () => ' ');
   const today = column(axis, axis.nowMs);
