@@ -323,6 +323,16 @@ describe('report --html in headless chromium', function () {
       await page.close();
     });
 
+    it('--from one file is still a fleet page (a summary of one node)', async () => {
+      const one = join(tempDir(), 'one.html');
+      expect((await runCli(['report', '--html', one, '--from', files[0]!])).exitCode).to.equal(0);
+      const { page } = await openReport(browser, one);
+      expect(await page.locator('table.nodes tbody tr').count()).to.equal(1);
+      expect(await page.locator('details.node').count()).to.equal(1);
+      assertOffline(browser, one);
+      await page.close();
+    });
+
     it('a file that is not a check --json report: exit 4 naming it, no page written', async () => {
       const bad = join(tempDir(), 'notes.json');
       writeFileSync(bad, '{"hello": 1}');

@@ -63,7 +63,7 @@ export function renderHtmlReport(model: ReportModel): string {
     model.nodes.map((node) => node.check),
     new Date(now),
   );
-  const fleet = model.nodes.length > 1;
+  const fleet = model.fleet;
   const body = fleet
     ? `${fleetSummary(model, now)}<section id="nodes"><h2>Nodes</h2>${model.nodes
         .map((node, index) => `<details class="node" id="node-${index}"><summary><span class="status ${statusClass(node.worst)}">${escapeHtml(node.worst)}</span> ${escapeHtml(node.node)} — earliest expiry ${earliest(node, now)}</summary>${nodeBody(node, axis)}</details>`)
@@ -75,7 +75,7 @@ export function renderHtmlReport(model: ReportModel): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(model.title)}</title>
 <style>${REPORT_CSS}</style></head>
-<body><header><h1>${escapeHtml(model.title)}</h1><p class="meta">generated ${escapeHtml(model.generatedAt)} by rescue-kit · ${model.nodes.length} node${fleet ? 's' : ''}</p>${LEGEND}</header>
+<body><header><h1>${escapeHtml(model.title)}</h1><p class="meta">generated ${escapeHtml(model.generatedAt)} by rescue-kit · ${model.nodes.length} node${model.nodes.length === 1 ? '' : 's'}</p>${LEGEND}</header>
 <main>${body}${auditSection(model.audit)}</main></body></html>
 `;
 }

@@ -37,12 +37,12 @@ export async function report(options: ReportOptions, now = new Date()): Promise<
       names.add(node);
       return { node, check: parseCheckJson(readText(file, 'check --json file'), file) };
     });
-    model = buildReportModel(nodes, null, now, `rescue-kit fleet report: ${nodes.length} nodes`);
+    model = buildReportModel(nodes, null, now, `rescue-kit fleet report: ${nodes.length} node${nodes.length === 1 ? '' : 's'}`, true);
   } else {
     const host = createHost({ root: options.root, now: () => now });
     const check = checkInventory(discover(host, { path: options.path }), { now, warnMs: parseDuration(options.warn, '--warn') });
     const node = options.node ?? (resolve(options.root) === '/' ? hostname() : resolve(options.root));
-    model = buildReportModel([{ node, check }], readAuditHistory(host), now, `rescue-kit certificate report: ${node}`);
+    model = buildReportModel([{ node, check }], readAuditHistory(host), now, `rescue-kit certificate report: ${node}`, false);
   }
   const out = resolve(options.html);
   writeFilesAtomically([{ path: out, data: renderHtmlReport(model), mode: 0o644 }], { overwrite: true });

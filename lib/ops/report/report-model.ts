@@ -21,6 +21,8 @@ export interface ReportModel {
   nodes: NodeReport[];
   /** null: not available (a fleet of check --json files carries no audit log). */
   audit: AuditHistoryRow[] | null;
+  /** A fleet page (summary table, nodes folded) even for one file; a host page otherwise. */
+  fleet: boolean;
 }
 
 /** A CA and the certificates it signs; `ca` null for leaves whose CA is not on the host. */
@@ -58,8 +60,8 @@ export function sortNodes(nodes: NodeReport[]): NodeReport[] {
   );
 }
 
-export function buildReportModel(nodes: { node: string; check: CheckReport }[], audit: AuditHistoryRow[] | null, now: Date, title = 'rescue-kit certificate report'): ReportModel {
-  return { title, generatedAt: now.toISOString(), nodes: sortNodes(nodes.map(({ node, check }) => nodeReport(node, check))), audit };
+export function buildReportModel(nodes: { node: string; check: CheckReport }[], audit: AuditHistoryRow[] | null, now: Date, title = 'rescue-kit certificate report', fleet = nodes.length > 1): ReportModel {
+  return { title, generatedAt: now.toISOString(), nodes: sortNodes(nodes.map(({ node, check }) => nodeReport(node, check))), audit, fleet };
 }
 
 /** CAs in the report's order, each followed by its leaves; leaves of an absent CA last. */
