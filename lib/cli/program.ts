@@ -128,8 +128,20 @@ export function buildProgram(): Command {
     .option('--warn <duration>', 'report WARN when less than this is left', '30d')
     .option('--json', 'stable JSON report (schemaVersion 1)')
     .option('--prometheus <file>', 'also write a node_exporter textfile (x509_cert_* metrics), atomically')
+    .option('--timeline', 'draw the expiry timeline (80 columns) instead of the table')
     .addHelpText('after', '\nExit status: 0 all OK, 10 something expires within --warn, 11 something expired, missing or broken.')
     .action(async (options) => (await import('./commands/check.js')).check(options));
+
+  program
+    .command('report')
+    .description('write one self-contained HTML page: expiry timeline of every certificate, problems, audit history (one host, or a fleet of check --json files)')
+    .requiredOption('--html <file>', 'the page to write (no network needed to open it)')
+    .option('--root <dir>', 'treat DIR as / (one host)', '/')
+    .option('--path <dir>', 'scan a folder of PEM files instead of the kubeadm layout')
+    .option('--warn <duration>', 'WARN when less than this is left', '30d')
+    .option('--node <name>', 'the node name shown (default: the hostname, or --root)')
+    .option('--from <files...>', 'a fleet: check --json files, one per node (named after the file)')
+    .action(async (options) => (await import('./commands/report.js')).report(options));
 
   const backup = program.command('backup').description('back up pki, kubeconfigs, manifests, kubelet pki and etcd; verify a backup');
   backup

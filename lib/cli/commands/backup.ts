@@ -17,6 +17,7 @@ import { green, printJson, red, say, table, warn } from '../output.js';
 import { readPassphrase } from './passphrase.js';
 import { version } from '../version.js';
 import { confirmOrAbort } from './confirm.js';
+import { byteProgress } from '../progress.js';
 
 export interface BackupCommandOptions {
   root: string;
@@ -34,7 +35,13 @@ export async function backup(options: BackupCommandOptions): Promise<void> {
   const passphrase = options.encrypt ? await readPassphrase(options, true) : undefined;
   const check = checkInventory(discover(host), { now: host.now(), warnMs: 30 * 86_400_000 });
   const started = Date.now();
-  const result = await createBackup(host, { out: options.out, force: options.force, passphrase, etcd: options.etcd ? 'auto' : 'skip', allowLiveCopy: options.allowLiveCopy, check, version: version(), log: say });
+  const progress = byteProgress('archiving');
+  let result;
+  try {
+    result = await createBackup(host, { out: options.out, force: options.force, passphrase, etcd: options.etcd ? 'auto' : 'skip', allowLiveCopy: options.allowLiveCopy, check, version: version(), log: (message) => (progress.end(), say(message)), progress: progress.update });
+  } finally {
+    progress.end();
+  }
   result.manifest.warnings.forEach(warn);
   const files = result.manifest.entries.filter((entry) => entry.type === 'file').length;
   if (options.json) return printJson({ archive: result.archive, bytes: result.bytes, files, etcd: result.manifest.etcd, encrypted: result.manifest.encrypted, warnings: result.manifest.warnings });

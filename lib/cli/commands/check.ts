@@ -6,9 +6,11 @@ import { writeFilesAtomically } from '../../host/fs.js';
 import { parseDuration } from '../../pki/validity.js';
 import { checkExitCode, checkInventory, CheckReport } from '../../ops/inventory/check.js';
 import { renderReport } from '../../render/check.js';
+import { renderTimeline } from '../../render/timeline.js';
 export { renderReport };
 import { discover } from '../../ops/inventory/discover.js';
 import { prometheusText } from '../../ops/inventory/prometheus.js';
+import { caRotationState } from '../../ops/inventory/ca-rotation.js';
 import { nextStep } from '../../ops/inventory/next-step.js';
 import { printJson, say } from '../output.js';
 import { mkdirSync } from 'node:fs';
@@ -19,6 +21,7 @@ export interface CheckOptions {
   warn: string;
   json?: boolean;
   prometheus?: string;
+  timeline?: boolean;
 }
 
 export function runCheck(options: Pick<CheckOptions, 'root' | 'path' | 'warn'>, now = new Date()): CheckReport {
@@ -30,11 +33,13 @@ export async function check(options: CheckOptions): Promise<void> {
   const report = runCheck(options);
   if (options.prometheus) {
     mkdirSync(dirname(options.prometheus), { recursive: true });
-    writeFilesAtomically([{ path: options.prometheus, data: prometheusText(report), mode: 0o644 }], { overwrite: true });
+    // A folder of PEMs (--path) has no kubeadm CA rotation to report on.
+    const caRotation = options.path ? undefined : caRotationState(createHost({ root: options.root }));
+    writeFilesAtomically([{ path: options.prometheus, data: prometheusText(report, { caRotation }), mode: 0o644 }], { overwrite: true });
   }
   if (options.json) printJson(report);
   else {
-    process.stdout.write(renderReport(report));
+    process.stdout.write(options.timeline ? renderTimeline(report) : renderReport(report));
     sayNextStep(report, options.path);
   }
   process.exitCode = checkExitCode(report);

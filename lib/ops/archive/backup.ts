@@ -38,6 +38,11 @@ export interface BackupOptions {
   /** gzip level (default 6, like tar czf). */
   level?: number;
   log?: (message: string) => void;
+  /**
+   * Called as the archive grows: bytes written into the tar stream (before compression) and the bytes
+   * expected (every file's size plus the snapshot; headers make the real total slightly larger).
+   */
+  progress?: (bytes: number, expectedBytes: number) => void;
 }
 
 export interface BackupResult {
@@ -111,7 +116,9 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
     check: options.check ?? null,
   };
   const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
-  const tar = new TarWriter(tarStream);
+  const expectedBytes = walked.reduce((sum, entry) => sum + (entry.type === 'file' ? (host.lstat(entry.hostPath)?.size ?? 0) : 0), 0) + (etcd.snapshotFile ? statSync(etcd.snapshotFile).size : 0);
+  const progress = options.progress;
+  const tar = new TarWriter(tarStream, progress ? (bytes) => progress(bytes, expectedBytes) : undefined);
   const stages: (PassThrough | Transform | ReturnType<typeof createGzip>)[] = [tarStream, createGzip({ level: options.level ?? 6, chunkSize: 1 << 17, strategy: zlibConstants.Z_DEFAULT_STRATEGY })];
   if (options.passphrase) stages.push(encryptStream(options.passphrase));
   let fd: number | undefined;

@@ -22,12 +22,17 @@ export const metaOf = (stats: Stats): EntryMeta => ({ mode: stats.mode & 0o7777,
 
 export class TarWriter {
   bytesWritten = 0;
-  constructor(private readonly out: Writable) {}
+  /** `onWrite` sees the running total after every chunk (progress display; keep it cheap). */
+  constructor(
+    private readonly out: Writable,
+    private readonly onWrite: (bytesWritten: number) => void = () => {},
+  ) {}
 
   private async write(chunk: Buffer): Promise<void> {
     // A destroyed stream (the disk filled up downstream) never drains: fail instead of waiting forever.
     if (this.out.destroyed) throw this.out.errored ?? new Error('the archive stream was closed');
     this.bytesWritten += chunk.length;
+    this.onWrite(this.bytesWritten);
     if (!this.out.write(chunk)) await once(this.out, 'drain');
   }
 

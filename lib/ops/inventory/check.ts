@@ -10,7 +10,7 @@ import { isUnsafeKeyMode, KeyFile, octalMode } from './key-modes.js';
 export type Status = 'OK' | 'WARN' | 'EXPIRED' | 'NOT-YET-VALID' | 'MISSING' | 'UNREADABLE' | 'KEY-MISMATCH' | 'CHAIN-BROKEN';
 
 /** Worst first: the status shown is the worst problem found. */
-const SEVERITY: Status[] = ['MISSING', 'UNREADABLE', 'KEY-MISMATCH', 'CHAIN-BROKEN', 'EXPIRED', 'NOT-YET-VALID', 'WARN', 'OK'];
+export const SEVERITY: Status[] = ['MISSING', 'UNREADABLE', 'KEY-MISMATCH', 'CHAIN-BROKEN', 'EXPIRED', 'NOT-YET-VALID', 'WARN', 'OK'];
 
 /** check's exit statuses (documented in README): cron and monitoring branch on them. */
 export const CHECK_EXIT = { ok: 0, warn: 10, broken: 11 } as const;
