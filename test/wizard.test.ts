@@ -664,6 +664,8 @@ describe('wizard: a real terminal (tmux)', function () {
     // This machine has no Kubernetes tree: said so (never a table of MISSING), and the menu still opens.
     expect(screen).to.match(/no Kubernetes certificates under \/: .*the renewal actions are unavailable here/);
     expect(screen).to.include('↑↓ navigate');
+    // The whole menu on one page: the last action is on the first screen, not behind a scroll.
+    for (const action of ['renew everything expired or expiring', 'back up pki, kubeconfigs', 'reset a k0s vcluster', 'find cert-manager renewals', 'roll back a previous run']) expect(screen, action).to.include(action);
     expect(screen).not.to.include('Usage:');
     await pane.keys('C-c');
     expect(await pane.exitCode()).to.equal(130);

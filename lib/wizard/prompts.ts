@@ -44,7 +44,8 @@ export interface Prompter {
 }
 
 export const interactivePrompter: Prompter = {
-  action: (choices) => select({ message: 'What do you want to do?', choices }, output),
+  // Every action on one page (inquirer shows 7 and scrolls silently otherwise); no wrap-around, so the ends are visible.
+  action: (choices) => select({ message: 'What do you want to do?', choices, pageSize: choices.length, loop: false }, output),
   names: (choices) => checkbox({ message: 'Which certificates?', choices, required: true }, output),
   validity: () => input(validityQuestion, output),
   newKey: () =>
