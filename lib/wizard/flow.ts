@@ -223,7 +223,7 @@ async function issueFlow(options: WizardOptions): Promise<void> {
   const profile = await need(options, answers.profile, (prompter) => prompter.text('Signing profile (conf/ca-config.json)', 'server'), '--profile');
   const out = await need(options, answers.out, (prompter) => prompter.text('Write to (prefix: PREFIX.pem, PREFIX-key.pem, PREFIX.csr)', './issued'), '--out');
   const { issueFromTemplate } = await import('../ops/issue.js');
-  const written = await issueFromTemplate(options.host, { templatePath: path, vars, profile, out, configPath: options.caConfigPath });
+  const written = await issueFromTemplate(options.host, { templatePath: path, vars, profile, out, configPath: options.caConfigPath }, options.say);
   options.say(green(`wrote ${written.join(', ')}`));
 }
 

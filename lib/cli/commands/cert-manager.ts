@@ -5,6 +5,7 @@ import { createHost } from '../../host/host.js';
 import { parseJson } from '../../config/json.js';
 import { diagnose, K8sResource, shellLine } from '../../ops/seeds/cert-manager.js';
 import { printJson, say, table } from '../output.js';
+import { recordCertManagerFixes } from '../../ops/audit/seeds.js';
 
 export interface DoctorOptions {
   namespace?: string;
@@ -39,17 +40,26 @@ export async function doctor(options: DoctorOptions): Promise<void> {
     if (broken.length) process.exitCode = 11;
     return;
   }
+  let saved: string | undefined;
   if (broken.length) {
     // What --apply deletes is kept: the objects as they were, to re-create any of them with kubectl apply.
-    const saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
     writeFilesAtomically([{ path: saved, data: text, mode: 0o600 }]);
     say(`saved the objects as they were: ${saved}`);
   }
+  const notAfter = (finding: (typeof broken)[number]) => items.find((item) => item.kind === 'Certificate' && item.metadata.name === finding.name && (item.metadata.namespace ?? 'default') === finding.namespace)?.status?.notAfter;
+  const fixed: typeof broken = [];
   for (const finding of broken) {
     for (const step of finding.fix) {
       const result = await host.run('kubectl', step, { timeoutMs: 60_000 });
-      if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(step)} failed: ${result.stderr.trim()}`, { hint: 'nothing to roll back: deleting a failed request and re-triggering are safe to repeat' });
+      if (result.exitCode !== 0) {
+        recordCertManagerFixes(host, fixed.map((entry) => ({ ...entry, notAfter: notAfter(entry) })), 'ok', saved, say);
+        recordCertManagerFixes(host, [{ ...finding, notAfter: notAfter(finding) }], 'failed', saved, say);
+        throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(step)} failed: ${result.stderr.trim()}`, { hint: 'nothing to roll back: deleting a failed request and re-triggering are safe to repeat' });
+      }
       say(`${shellLine(step).slice(0, 120)}: ${result.stdout.trim()}`);
     }
+    fixed.push(finding);
   }
+  recordCertManagerFixes(host, fixed.map((entry) => ({ ...entry, notAfter: notAfter(entry) })), 'ok', saved, say);
 }

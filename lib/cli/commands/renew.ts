@@ -158,7 +158,7 @@ async function resume(host: Host, options: RenewCommandOptions): Promise<void> {
   const started = Date.now();
   const apply = applyOptions(options, run.journal.command);
   try {
-    const committed = resumeRun(host, run);
+    const committed = resumeRun(host, run, say);
     say(`finished writing run ${run.journal.runId} (${committed} files were still pending)`);
     const remaining = run.journal.restart.filter((component) => !run.journal.restarted.includes(component));
     await restartInOrder(host, run, remaining, apply, report);

@@ -28,7 +28,7 @@ export async function vclusterReset(options: VclusterOptions): Promise<void> {
   say(`plan: back up ${pkiDir}, move it to ${pkiDir}.old-<time>, delete secret ${options.name}-certs, delete pod ${options.name}-0 (vcluster then generates a new pki)`);
   if (options.dryRun) return;
   await confirmOrAbort(options.yes, `move ${pkiDir} aside so vcluster ${options.name} regenerates its certificates?`);
-  const reset = await resetVclusterPki(host, { dataDir: options.data, name: options.name, namespace: options.namespace, version: version() });
+  const reset = await resetVclusterPki(host, { dataDir: options.data, name: options.name, namespace: options.namespace, version: version(), log: say });
   say(`backup: ${reset.backup}\nmoved: ${reset.pkiDir} -> ${reset.movedTo} (undo: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)})`);
   if (!options.apply) {
     say('now run:');

@@ -13,6 +13,7 @@ import { parsePrivateKey } from '../../pki/keys.js';
 import { assertCanSign } from '../../pki/sign.js';
 import { parseDuration } from '../../pki/validity.js';
 import { say } from '../output.js';
+import { recordWebhookRenewal } from '../../ops/audit/seeds.js';
 
 export interface WebhookOptions {
   namespace: string;
@@ -107,6 +108,7 @@ export async function webhook(options: WebhookOptions): Promise<void> {
   const rollbackLines = ['#!/bin/sh', '# Put back the objects as they were before rescue-kit webhook.', 'set -e', 'cd "$(dirname "$0")/original"', ...(secret ? ['kubectl apply -f secret.yaml'] : [`kubectl -n ${options.namespace} delete secret ${options.secret}`]), ...configurations.map((configuration) => `kubectl apply -f ${configuration.kind!.toLowerCase()}.yaml`)];
   files.push({ path: join(out, 'apply.sh'), data: `${applyLines.join('\n')}\n`, mode: 0o755 }, { path: join(out, 'rollback.sh'), data: `${rollbackLines.join('\n')}\n`, mode: 0o755 });
   writeFilesAtomically(files, { overwrite: Boolean(options.force) });
+  recordWebhookRenewal(createHost(), target, material, { out, applied: Boolean(options.apply) }, say);
 
   say(`serving cert for ${serviceNames(options.service, options.namespace).join(', ')}, valid until ${material.serving.notAfter.toISOString()}`);
   for (const entry of patched) say(`${entry.object.kind} ${options.webhookConfig}: caBundle replaced in ${entry.patched.join(', ')}`);

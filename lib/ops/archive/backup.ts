@@ -19,6 +19,7 @@ import type { CheckReport } from '../inventory/check.js';
 import { etcdClient, etcdctl, etcdEndpoints, etcdHealthy, reachable } from '../renewal/etcd.js';
 import { ClusterFromManifests, readManifests } from '../inventory/manifests.js';
 import { metaOf, TarWriter } from './tar-writer.js';
+import { auditChainHead } from '../audit/append.js';
 
 export interface BackupOptions {
   /** Archive file (real path). Default: ROOT/var/lib/rescue-kit/backups/<host>-<time>.tar.gz (never overwritten: -2, -3... when taken). */
@@ -105,6 +106,7 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
     entries: [],
     warnings,
     check: options.check ?? null,
+    audit: auditChainHead(host),
   };
   const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
   const tar = new TarWriter(tarStream);
