@@ -46,7 +46,7 @@ export function redactedCommandLine(argv: string[] = process.argv): string {
     else if (LOOKS_LIKE_KEY(arg)) out.push('[redacted]');
     else out.push(arg);
   }
-  return out.map((word) => (/^[\w./:=@,+%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return out.map((word) => (/^[\w./:=@,+%[\]-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 const LOCK_WAIT_MS = 10_000;
