@@ -92,6 +92,19 @@ describe('audit log (seed 004)', function () {
       expect(edited.stderr).to.match(/AUDIT|audit chain/);
     });
 
+    it('blames the edited line itself when the edit is to its link, its number, or its JSON', async () => {
+      const { log } = syntheticLog(6);
+      const content = lines(log);
+      const tampered = async (index: number, change: (line: string) => string) => {
+        rewrite(log, content.map((line, at) => (at === index ? change(line) : line)));
+        return (await verify(['--log', log])).findings.map(([kind, line]) => [kind, line]);
+      };
+      expect(await tampered(2, (line) => line.replace(/"prev":"[0-9a-f]{4}/, '"prev":"0000'))).to.deep.equal([['EDITED', 'line 3']]);
+      expect(await tampered(2, (line) => line.replace('"seq":3', '"seq":30'))).to.deep.equal([['EDITED', 'line 3']]);
+      expect(await tampered(2, (line) => line.slice(0, -5))).to.deep.equal([['EDITED', 'line 3']]);
+      expect(await tampered(0, (line) => line.replace('"cert":"cert-1"', '"cert":"cert-9"'))).to.deep.equal([['EDITED', 'line 1']]);
+    });
+
     it('reports a deleted line, and lines deleted from the start', async () => {
       const { log } = syntheticLog(6);
       const content = lines(log);

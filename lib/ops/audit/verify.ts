@@ -54,12 +54,27 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
   };
   const firstChained = lines.findIndex((line) => line.kind === 'chained');
   const legacyCount = firstChained === -1 ? lines.filter((line) => line.kind === 'legacy').length : firstChained;
+  // A line's number is taken from its link when the link ties it to the line above: an edited "seq" is then an
+  // edit of that line, not a deletion or a move somewhere else.
+  const seqOf = new Map<LogLine, number>();
+  lines.forEach((line, index) => {
+    if (!line.record) return;
+    const above = lines[index - 1];
+    const linked = above ? line.record.prev === above.sha256 : line.record.prev === GENESIS;
+    const expected = !above ? 1 : above.record ? seqOf.get(above)! + 1 : above.kind === 'legacy' && index === legacyCount ? legacyCount + 1 : undefined;
+    if (linked && expected !== undefined && expected !== line.record.seq) {
+      add('edited', line.number, `line ${line.number}: its record number was changed (it says #${line.record.seq}, its link says #${expected})`);
+      seqOf.set(line, expected);
+    } else seqOf.set(line, line.record.seq);
+  });
   const bySeq = new Map<number, LogLine>();
   for (const line of lines) {
     if (!line.record) continue;
-    if (bySeq.has(line.record.seq)) add('inserted', line.number, `line ${line.number} repeats record #${line.record.seq} (already at line ${bySeq.get(line.record.seq)!.number}): a copied or inserted line`);
-    else bySeq.set(line.record.seq, line);
+    const seq = seqOf.get(line)!;
+    if (bySeq.has(seq)) add('inserted', line.number, `line ${line.number} repeats record #${seq} (already at line ${bySeq.get(seq)!.number}): a copied or inserted line`);
+    else bySeq.set(seq, line);
   }
+  const broken: { before: LogLine; after: LogLine }[] = [];
   const last = lines[lines.length - 1];
 
   lines.forEach((line, index) => {
@@ -72,10 +87,11 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
       if (firstChained !== -1 && index > firstChained) add('inserted', line.number, `line ${line.number} has no chain link but comes after the chain started (line ${firstChained + 1}): inserted or edited`);
       return;
     }
-    const record = line.record!;
+    const record = { ...line.record!, seq: seqOf.get(line)! };
     // Where the line sits vs. its number: a step back is a move (a gap is a deletion, below).
     const previous = lines.slice(0, index).reverse().find((entry) => entry.record);
-    if (previous && record.seq < previous.record!.seq) add('reordered', line.number, `line ${line.number} (record #${record.seq}) comes after record #${previous.record!.seq}: lines were reordered`);
+    const previousSeq = previous ? seqOf.get(previous)! : 0;
+    if (previous && record.seq < previousSeq) add('reordered', line.number, `line ${line.number} (record #${record.seq}) comes after record #${previousSeq}: lines were reordered`);
     // The link: record #seq names the hash of record #seq-1.
     if (record.seq === legacyCount + 1 || record.seq === 1) {
       const expected = record.seq === 1 ? GENESIS : lines[legacyCount - 1]?.sha256;
@@ -88,8 +104,14 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
     }
     const before = bySeq.get(record.seq - 1);
     if (!before) return; // a gap: reported once below
-    if (before.sha256 !== record.prev) add('edited', before.number, `line ${before.number} (record #${record.seq - 1}) was edited: line ${line.number} recorded another sha256 for it`);
+    if (before.sha256 !== record.prev) broken.push({ before, after: line });
   });
+  // A broken link says "the line above changed" — unless the line below's own next link is broken too: then the
+  // simplest story is that the line below was edited (its link included).
+  for (const { before, after } of broken) {
+    if (broken.some((link) => link.before === after)) add('edited', after.number, `line ${after.number} (record #${seqOf.get(after)}) was edited: neither its link to line ${before.number} nor line ${broken.find((link) => link.before === after)!.after.number}'s link to it matches`);
+    else if (!broken.some((link) => link.after === before)) add('edited', before.number, `line ${before.number} (record #${seqOf.get(before)}) was edited: line ${after.number} recorded another sha256 for it`);
+  }
 
   // Gaps in the numbering: deleted records (the lines after them name their numbers).
   const seqs = [...bySeq.keys()].sort((a, b) => a - b);
@@ -106,7 +128,13 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
         const at = bySeq.get(after)!.number;
         groups.set(at, [...(groups.get(at) ?? []), seq]);
       }
-      for (const [at, group] of groups) add('deleted', at, `record${group.length > 1 ? 's' : ''} #${ranges(group)} deleted (${group.length} line${group.length > 1 ? 's' : ''} missing before line ${at})`);
+      for (const [at, group] of groups) {
+        // Damaged lines right above (already reported as edited) stand where the missing records were.
+        let damaged = 0;
+        while (lines[at - 2 - damaged]?.kind === 'damaged') damaged++;
+        if (damaged >= group.length) continue;
+        add('deleted', at, `record${group.length > 1 ? 's' : ''} #${ranges(group)} deleted (${group.length} line${group.length > 1 ? 's' : ''} missing before line ${at})`);
+      }
     }
   }
 
