@@ -318,6 +318,21 @@ describe('audit log (seed 004)', function () {
       expect((await runCli(['audit', 'verify', '--root', root, '--backup', backup])).exitCode).to.equal(0);
     });
 
+    it('a renewal killed after its commit records nothing; renew --resume records what it finished (same run id)', async () => {
+      const root = fixtureRoot('kubeadm-1.11-expired');
+      const crash = await runCli(renewArgs(root, 'apiserver', 'admin.conf'), { env: { RESCUE_KIT_FAILPOINT: 'committed' } });
+      expect(crash.exitCode).to.not.equal(0);
+      expect(existsSync(logIn(root))).to.equal(false);
+      const resume = await runCli(['renew', '--resume', '--yes', '--restart', 'none', '--root', root]);
+      expect(resume.exitCode, resume.stderr).to.equal(0);
+      const records = recordsOf(logIn(root));
+      const now = parseCertificate(readFileSync(join(root, 'etc/kubernetes/pki/apiserver.crt')));
+      expect(records.every((record) => record.command === 'renew' && record.action === 'UPDATE' && record.result === 'ok')).to.equal(true);
+      expect(records.map((record) => record.path).sort()).to.deep.equal(['/etc/kubernetes/admin.conf', '/etc/kubernetes/pki/apiserver.crt']);
+      expect(records.find((record) => record.path === '/etc/kubernetes/pki/apiserver.crt')).to.include({ serial: now.serialHex, command: 'renew', detail: 'an interrupted run, finished by --resume' });
+      expect(new Set(records.map((record) => record.runId)).size).to.equal(1);
+    });
+
     it('kubelet re-mint (kubeadm 1.25, client cert gone): CREATE kubelet.conf', async () => {
       const root = fixtureRoot('kubeadm-1.25-expired');
       const result = await runCli(['renew', '--all', '--restart', 'none', '--yes', '--no-etcd-backup', '--root', root]);

@@ -132,6 +132,13 @@ function nextChainPoint(fd: number): ChainPoint {
   return { seq: log.lines.length + 1, prev: lastLine.sha256, needsNewline, legacy: chained ? undefined : { lines: log.lines.length, sha256: legacyDigest(log.lines) } };
 }
 
+let ownRunId: string | undefined;
+/** Commands without a journal get one id per process, so every line of one invocation groups together. */
+function processRunId(host: Host): string {
+  ownRunId ??= `${host.now().toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')}-${process.pid}`;
+  return ownRunId;
+}
+
 export interface AppendOptions {
   argv?: string[];
   env?: NodeJS.ProcessEnv;
@@ -153,7 +160,7 @@ export function appendAuditEntries(host: Host, context: AuditContext, entries: A
         host: hostname(),
         command: context.command,
         commandLine: redactedCommandLine(options.argv),
-        runId: context.runId ?? `${host.now().toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')}-${process.pid}`,
+        runId: context.runId ?? processRunId(host),
         result: context.result,
       };
       const records: AuditRecord[] = [];
@@ -168,7 +175,7 @@ export function appendAuditEntries(host: Host, context: AuditContext, entries: A
           ...shared,
           ...entry,
           ...(context.backup ? { backup: context.backup } : {}),
-          ...(entry.detail ?? context.detail ? { detail: entry.detail ?? context.detail } : {}),
+          ...(entry.detail || context.detail ? { detail: [entry.detail, context.detail].filter(Boolean).join('; ') } : {}),
         };
         const line = JSON.stringify(record);
         prev = sha256Hex(line);

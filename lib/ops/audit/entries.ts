@@ -58,10 +58,10 @@ export function planEntries(plan: AuditedPlan, applied: boolean): AuditEntry[] {
       notAfter: now.notAfter || undefined,
       ...(created ? {} : { oldSerial: item.before.serial, oldNotAfter: item.before.notAfter }),
       ...(pathOf(plan, item.name) ? { path: pathOf(plan, item.name) } : {}),
-      ...(applied ? {} : { detail: `not applied: the certificate is unchanged (planned serial ${item.after.serial})` }),
+      ...(applied ? {} : { detail: `not in place: the file holds the old certificate (the new serial ${item.after.serial} was not kept)` }),
     };
   });
-  return [...(plan.audit ?? []).map((entry) => (applied ? entry : { ...entry, detail: 'not applied' })), ...items];
+  return [...(plan.audit ?? []).map((entry) => (applied ? entry : { ...entry, detail: `not in place: ${entry.detail ?? 'the run did not complete'}` })), ...items];
 }
 
 /**
