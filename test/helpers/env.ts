@@ -37,20 +37,16 @@ export interface CliResult {
   stderr: string;
 }
 
-let scratchAuditLog: string | undefined;
 /**
- * Commands without --root (issue, sign, ca init, webhook) record into /var/lib/rescue-kit/audit.log of the host
- * itself: in tests that goes to a scratch log instead (a test that checks those lines sets RESCUE_KIT_AUDIT_LOG).
+ * Commands on the host itself (issue, sign, ca init, webhook, cert-manager: no --root) record into the host's
+ * /var/lib/rescue-kit/audit.log: every CLI a test starts sends those lines to a scratch log instead
+ * (tests that check them set their own RESCUE_KIT_AUDIT_LOG). Runs with --root DIR still log under DIR.
  */
-function auditEnv(args: string[]): Record<string, string> {
-  if (args.includes('--root') || process.env.RESCUE_KIT_AUDIT_LOG) return {};
-  scratchAuditLog ??= join(tempDir('rk-audit-'), 'audit.log');
-  return { RESCUE_KIT_AUDIT_LOG: scratchAuditLog };
-}
+process.env.RESCUE_KIT_AUDIT_LOG ??= join(tempDir('rk-audit-'), 'audit.log');
 
 /** Run the built CLI as a user would (no TTY, no stdin). */
 export async function runCli(args: string[], options: Options = {}): Promise<CliResult> {
-  const result = await execa('node', [cliPath, ...args], { reject: false, stdin: 'ignore', ...options, env: { NO_COLOR: '1', ...auditEnv(args), ...options.env } });
+  const result = await execa('node', [cliPath, ...args], { reject: false, stdin: 'ignore', ...options, env: { NO_COLOR: '1', ...options.env } });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 

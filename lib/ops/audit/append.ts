@@ -11,9 +11,13 @@ import type { Host } from '../../host/host.js';
 import { isAlive } from '../renewal/journal.js';
 import { AUDIT_LOG, AuditContext, AuditEntry, AuditRecord, GENESIS, parseLog, sha256Hex } from './record.js';
 
-/** Where the log is: RESCUE_KIT_AUDIT_LOG (a real path) when set, else /var/lib/rescue-kit/audit.log under the root. */
+/**
+ * Where the log is: /var/lib/rescue-kit/audit.log of the tree whose certificates changed (under --root DIR, the
+ * copied or mounted tree keeps its own history); on the host itself, RESCUE_KIT_AUDIT_LOG may move it (e.g. to an
+ * append-only mount).
+ */
 export function auditLogPath(host: Host, env: NodeJS.ProcessEnv = process.env): string {
-  return env.RESCUE_KIT_AUDIT_LOG || host.real(AUDIT_LOG);
+  return host.root === '/' && env.RESCUE_KIT_AUDIT_LOG ? env.RESCUE_KIT_AUDIT_LOG : host.real(AUDIT_LOG);
 }
 
 export function operatorName(env: NodeJS.ProcessEnv = process.env): string {
