@@ -83,6 +83,8 @@ describe('audit log (seed 004)', function () {
       expect(clean.exitCode, clean.stderr).to.equal(0);
       expect(clean.findings).to.deep.equal([]);
       expect(clean.stderr).to.include('audit chain intact');
+      const json = JSON.parse((await runCli(['audit', 'verify', '--log', log, '--json'])).stdout) as { ok: boolean; lines: number; chained: number; findings: unknown[] };
+      expect(json).to.deep.include({ ok: true, lines: 6, chained: 6, findings: [] });
       const content = lines(log);
       content[2] = content[2]!.replace('"serial":"03ab"', '"serial":"ffff"');
       rewrite(log, content);

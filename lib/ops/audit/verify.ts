@@ -75,6 +75,7 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
     else bySeq.set(seq, line);
   }
   const broken: { before: LogLine; after: LogLine }[] = [];
+  let lastChained: LogLine | undefined;
   const last = lines[lines.length - 1];
 
   lines.forEach((line, index) => {
@@ -89,7 +90,8 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
     }
     const record = { ...line.record!, seq: seqOf.get(line)! };
     // Where the line sits vs. its number: a step back is a move (a gap is a deletion, below).
-    const previous = lines.slice(0, index).reverse().find((entry) => entry.record);
+    const previous = lastChained;
+    lastChained = line;
     const previousSeq = previous ? seqOf.get(previous)! : 0;
     if (previous && record.seq < previousSeq) add('reordered', line.number, `line ${line.number} (record #${record.seq}) comes after record #${previousSeq}: lines were reordered`);
     // The link: record #seq names the hash of record #seq-1.
@@ -123,8 +125,10 @@ export function verifyLog(log: ParsedLog, heads: ChainHead[] = []): VerifyResult
     if (missing.length) {
       // Group by the line that now follows each gap.
       const groups = new Map<number, number[]>();
+      let next = 0;
       for (const seq of missing) {
-        const after = seqs.find((candidate) => candidate > seq)!;
+        while (seqs[next]! < seq) next++;
+        const after = seqs[next]!;
         const at = bySeq.get(after)!.number;
         groups.set(at, [...(groups.get(at) ?? []), seq]);
       }
