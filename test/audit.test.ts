@@ -105,6 +105,9 @@ describe('audit log (seed 004)', function () {
       expect(await tampered(2, (line) => line.replace('"seq":3', '"seq":30'))).to.deep.equal([['EDITED', 'line 3']]);
       expect(await tampered(2, (line) => line.slice(0, -5))).to.deep.equal([['EDITED', 'line 3']]);
       expect(await tampered(0, (line) => line.replace('"cert":"cert-1"', '"cert":"cert-9"'))).to.deep.equal([['EDITED', 'line 1']]);
+      // A copied line slipped in after its original.
+      rewrite(log, [content[0]!, content[1]!, content[1]!, ...content.slice(2)]);
+      expect((await verify(['--log', log])).findings.map(([kind, line]) => [kind, line])).to.deep.equal([['INSERTED', 'line 3']]);
     });
 
     it('reports a deleted line, and lines deleted from the start', async () => {
