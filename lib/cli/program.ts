@@ -226,7 +226,7 @@ export function buildProgram(): Command {
   const filterOptions = (command: Command) =>
     command
       .option('--cert <name>', 'only this certificate (name, path or file name)')
-      .addOption(new Option('--action <action>', 'only this action').choices(['CREATE', 'UPDATE', 'REVOKE', 'create', 'update', 'revoke']))
+      .option('--action <action>', 'only this action: CREATE, UPDATE or REVOKE (any case)')
       .option('--since <when>', 'from this time: 2026-01-31, 2026-01-31T10:00:00Z, or 7d (7 days ago)')
       .option('--until <when>', 'up to this time (same forms)');
   logOptions(audit.command('verify'))

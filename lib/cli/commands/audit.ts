@@ -39,6 +39,7 @@ export async function auditVerify(options: LogOptions & { backup?: string[]; pas
 
 export async function auditShow(options: LogOptions & AuditFilter & { json?: boolean }): Promise<void> {
   const host = createHost({ root: options.root });
+  filterEvents([], options, host.now()); // a bad --action or --since is a usage error before anything is read
   const { log } = readAuditLog(host, options.log);
   const events = filterEvents(eventsOf(log), options, host.now());
   if (options.json) return printJson(events);
@@ -54,6 +55,7 @@ export async function auditShow(options: LogOptions & AuditFilter & { json?: boo
 
 export async function auditExport(options: LogOptions & AuditFilter & { format: ExportFormat }): Promise<void> {
   const host = createHost({ root: options.root });
+  filterEvents([], options, host.now());
   const { log } = readAuditLog(host, options.log);
   process.stdout.write(exportEvents(filterEvents(eventsOf(log), options, host.now()), options.format));
 }
