@@ -27,6 +27,7 @@ export async function auditVerify(options: LogOptions & { backup?: string[]; pas
     for (const finding of [...result.findings, ...result.notes]) process.stdout.write(`${finding.kind.toUpperCase()}\tline ${finding.line}\t${finding.message}\n`);
     const legacy = result.legacy ? ` (${result.legacy} older unchained line${result.legacy > 1 ? 's' : ''} first)` : '';
     say(`${path}: ${result.lines} lines${legacy}, ${result.chained} chained${heads.length ? `, checked against ${heads.length} backup chain head${heads.length > 1 ? 's' : ''}` : ''}`);
+    if (!result.chained && result.legacy) say(`note: all ${result.legacy} lines predate the chain (an older rescue-kit): the next append chains from them and commits to their sha256`);
     if (result.ok && !heads.length) say('note: lines cut off the end leave no trace in the log itself; pass --backup FILE (its manifest holds the chain head) to check the tail');
   }
   if (!result.ok) {
