@@ -338,6 +338,16 @@ describe('audit log (seed 004)', function () {
       expect(new Set(records.map((record) => record.runId)).size).to.equal(1);
     });
 
+    it('the wizard records what it does, as the CLI does (the appends live in ops)', async () => {
+      const root = fixtureRoot('kubeadm-1.14-expired');
+      const result = await runCli(['wizard', '--root', root, '--action', 'renew-chosen', '--names', 'apiserver', '--restart', 'none', '--yes']);
+      expect(result.exitCode, result.stderr).to.equal(0);
+      const [record, ...rest] = recordsOf(logIn(root));
+      expect(rest).to.deep.equal([]);
+      expect(record).to.include({ command: 'renew', action: 'UPDATE', cert: 'apiserver', result: 'ok', commandLine: `rescue-kit wizard --root ${root} --action renew-chosen --names apiserver --restart none --yes` });
+      expect(record!.serial).to.equal(parseCertificate(readFileSync(join(root, 'etc/kubernetes/pki/apiserver.crt'))).serialHex);
+    });
+
     it('kubelet re-mint (kubeadm 1.25, client cert gone): CREATE kubelet.conf', async () => {
       const root = fixtureRoot('kubeadm-1.25-expired');
       const result = await runCli(['renew', '--all', '--restart', 'none', '--yes', '--no-etcd-backup', '--root', root]);
