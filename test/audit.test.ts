@@ -409,7 +409,7 @@ describe('audit log (seed 004)', function () {
       const log = join(home, 'audit.log');
       writeFileSync(join(home, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
       // doctor --apply keeps the objects it deletes in /var/lib/rescue-kit/backups of this host: a private tmpfs there.
-      const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /var/lib && exec "$@"', 'sh', 'node', cliPath, 'cert-manager', 'doctor', '--from', join(repoRoot, 'test/data/cert-manager-list.json'), '--apply'], {
+      const result = await execa('unshare', [...(process.getuid?.() === 0 ? ['-m'] : ['-rm']), '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /var/lib && exec "$@"', 'sh', 'node', cliPath, 'cert-manager', 'doctor', '--from', join(repoRoot, 'test/data/cert-manager-list.json'), '--apply'], {
         reject: false,
         stdin: 'ignore',
         env: { NO_COLOR: '1', RESCUE_KIT_AUDIT_LOG: log, KUBECONFIG: join(home, 'kubeconfig'), HOME: home },
