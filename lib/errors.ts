@@ -57,6 +57,11 @@ const codeClass = {
   PRECONDITION: 'precondition',
   /** --root / --path hold no recognisable tree (absent, empty, one level too deep). */
   NO_TREE: 'precondition',
+  /**
+   * `audit verify`: the log is not what was written (a line edited, deleted, moved, cut off). Exit 4, like any
+   * input that fails its own checksums (a tampered backup is INVALID_ARCHIVE, also 4): cron and monitoring alert on non-zero.
+   */
+  AUDIT_TAMPERED: 'invalidInput',
   INTERNAL: 'bug',
 } as const satisfies Record<string, ExitCodeName>;
 export type ErrorCode = keyof typeof codeClass;

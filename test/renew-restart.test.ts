@@ -5,6 +5,7 @@
 // files in the tree: the sandbox's leaves have expired, so the health checks
 // pass only if the restarted processes really serve the renewed certs.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/env.js';
 import { etcdctlAt, freePort } from './helpers/etcd.js';
@@ -166,6 +167,12 @@ describe('a failed restart or health check: rolled back byte for byte, and what 
     // Every file, mode and symlink under etc/kubernetes and var/lib/kubelet as before the run.
     expect(strict ? listing(live!.root) : withoutEmptyPausedDir(live!.root)).to.deep.equal(live!.original);
     for (const component of restartedAgain) expect(run.stderr).to.include(`restarting ${component} again with the restored certificates`);
+    // The audit trail says so: the certificates put back (rollback), then the renewal as rolled-back, old serials in place.
+    const audit = readFileSync(join(live!.root, 'var/lib/rescue-kit/audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { command: string; result: string; serial?: string; oldSerial?: string });
+    const renewed = audit.filter((record) => record.command === 'renew');
+    expect(renewed.length).to.be.greaterThan(0);
+    expect(renewed.every((record) => record.result === 'rolled-back' && record.serial === record.oldSerial)).to.equal(true);
+    expect(audit.some((record) => record.command === 'rollback')).to.equal(true);
     const runs = JSON.parse((await cli(['rollback', '--list', '--json', '--root', live!.root])).stdout) as { runId: string; phase: string }[];
     expect(runs.find((entry) => entry.runId === report.runId)?.phase).to.equal('rolled-back');
     // Nothing is left "interrupted": a new renew is not refused.

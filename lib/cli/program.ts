@@ -256,6 +256,30 @@ export function buildProgram(): Command {
     .option('--kubeconfig <file>', 'kubeconfig for the kubectl steps (default: KUBECONFIG or ~/.kube/config)')
     .action(async (options) => (await import('./commands/vcluster.js')).vclusterReset(options));
 
+  const audit = program.command('audit').description('the audit trail (seed 004 cert_audit): verify its hash chain, show it, export it for ELK or SQL');
+  const logOptions = (command: Command) => command.option('--root <dir>', 'treat DIR as /', '/').option('--log <file>', 'the audit log (default /var/lib/rescue-kit/audit.log under --root, or $RESCUE_KIT_AUDIT_LOG)');
+  const filterOptions = (command: Command) =>
+    command
+      .option('--cert <name>', 'only this certificate (name, path or file name)')
+      .option('--action <action>', 'only this action: CREATE, UPDATE or REVOKE (any case)')
+      .option('--since <when>', 'from this time: 2026-01-31, 2026-01-31T10:00:00Z, or 7d (7 days ago)')
+      .option('--until <when>', 'up to this time (same forms)');
+  logOptions(audit.command('verify'))
+    .description('check the hash chain: every edited, deleted, reordered or truncated line by number')
+    .option('--backup <file>', 'also check against the chain head this backup recorded (catches a cut tail; repeatable)', collect)
+    .option('--passphrase-file <file>', 'passphrase for an encrypted --backup')
+    .option('--json', 'JSON result')
+    .addHelpText('after', '\nExit status: 0 the chain is intact, 4 something was edited, deleted, reordered or truncated.')
+    .action(async (options) => (await import('./commands/audit.js')).auditVerify(options));
+  filterOptions(logOptions(audit.command('show')))
+    .description('the events, newest last (a table, or --json)')
+    .option('--json', 'JSON array of events')
+    .action(async (options) => (await import('./commands/audit.js')).auditShow(options));
+  filterOptions(logOptions(audit.command('export')))
+    .description('the events for other systems: ECS NDJSON (Filebeat/ELK), CSV or SQL (seed 004 cert_audit)')
+    .addOption(new Option('--format <format>', 'ecs: one JSON per line; csv: RFC 4180; sql: CREATE TABLE IF NOT EXISTS cert_audit + INSERTs').choices(['ecs', 'csv', 'sql']).makeOptionMandatory())
+    .action(async (options) => (await import('./commands/audit.js')).auditExport(options));
+
   program
     .command('wizard')
     .description('the interactive rescue (also what `rescue-kit` alone starts on a terminal)')

@@ -14,6 +14,28 @@ import { parsePrivateKey } from '../pki/keys.js';
 import { assertCanSign, Signer } from '../pki/sign.js';
 import { parseDuration } from '../pki/validity.js';
 import { caSpec } from '../catalogue/kubeadm.js';
+import { resolve } from 'node:path';
+import type { Certificate } from '../pki/certificate.js';
+import { certificateEntry, recordAudit } from './audit/entries.js';
+
+/** Every certificate issued is recorded (CREATE), wherever it went: a file, or stdout (for cfssljson). */
+export function recordIssued(host: Host, command: string, certificate: Certificate, path: string | undefined, warn: (message: string) => void): void {
+  const name = path ? resolve(path).split('/').pop()!.replace(/\.(pem|crt)$/, '') : (certificate.commonName ?? certificate.subjectText);
+  recordAudit(host, { command, result: 'ok' }, [certificateEntry('CREATE', name, certificate, path ? resolve(path) : '(stdout)')], warn);
+}
+
+/** writeBare, then the audit line: `issue`, `ca init` and the wizard's issue all come here. */
+export function writeIssuedBare(host: Host, command: string, prefix: string, generated: GeneratedCertificate, force: boolean, warn: (message: string) => void): string[] {
+  const written = writeBare(prefix, generated, force);
+  recordIssued(host, command, generated.certificate, written[0], warn);
+  return written;
+}
+
+/** `sign`'s one file, then the audit line. */
+export function writeSigned(host: Host, path: string, certificate: Certificate, force: boolean, warn: (message: string) => void): void {
+  writeFilesAtomically([{ path, data: certificate.pem, mode: PUBLIC_MODE }], { overwrite: force });
+  recordIssued(host, 'sign', certificate, path, warn);
+}
 
 export function loadSigner(caPath: string, caKeyPath: string): Signer {
   const certificate = withFile(caPath, () => parseCertificate(readText(caPath, 'CA certificate')));
@@ -64,10 +86,10 @@ export interface IssueAnswers {
 }
 
 /** The wizard's "issue a certificate": a template filled, signed by the cluster CA on this host, written as the trio. */
-export async function issueFromTemplate(host: Host, answers: IssueAnswers): Promise<string[]> {
+export async function issueFromTemplate(host: Host, answers: IssueAnswers, warn: (message: string) => void = () => {}): Promise<string[]> {
   const request = loadCsrJson(readText(answers.templatePath, 'CSR template'), answers.templatePath, answers.vars);
   const profile = loadProfile(answers.configPath, answers.profile, undefined);
   const issuer = loadSigner(host.real(answers.ca ?? caSpec('ca').storage.certificate), host.real(answers.caKey ?? caSpec('ca').storage.key));
   const generated = await generateCertificate(request, profile, issuer, { now: host.now() });
-  return writeBare(answers.out, generated, false);
+  return writeIssuedBare(host, 'issue', answers.out, generated, false, warn);
 }

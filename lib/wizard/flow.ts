@@ -147,7 +147,7 @@ async function vclusterFlow(options: WizardOptions): Promise<void> {
   const pkiDir = findPersistedPki(host, data);
   options.say(renderReport(checkInventory(discover(host, { path: pkiDir }), { now: host.now(), warnMs: 30 * 86_400_000 }), process.stderr));
   await confirmOrStop(options, `Move ${host.real(pkiDir)} aside (backed up first) so vcluster ${name} regenerates its certificates?`);
-  const reset = await resetVclusterPki(host, { dataDir: data, name, namespace, version: options.version });
+  const reset = await resetVclusterPki(host, { dataDir: data, name, namespace, version: options.version, log: options.say });
   options.say(`backup: ${reset.backup}\nmoved: ${reset.pkiDir} -> ${reset.movedTo} (undo: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)})`);
   options.say('now run (where kubectl reaches the host cluster):');
   for (const command of reset.commands) options.say(`  ${shellLine(command)}`);
@@ -270,7 +270,7 @@ async function issueFlow(options: WizardOptions): Promise<void> {
   const profile = await need(options, answers.profile, (prompter) => prompter.text('Signing profile (conf/ca-config.json)', 'server'), '--profile');
   const out = await need(options, answers.out, (prompter) => prompter.text('Write to (prefix: PREFIX.pem, PREFIX-key.pem, PREFIX.csr)', './issued'), '--out');
   const { issueFromTemplate } = await import('../ops/issue.js');
-  const written = await issueFromTemplate(options.host, { templatePath: path, vars, profile, out, configPath: options.caConfigPath });
+  const written = await issueFromTemplate(options.host, { templatePath: path, vars, profile, out, configPath: options.caConfigPath }, options.say);
   options.say(green(`wrote ${written.join(', ')}`));
 }
 

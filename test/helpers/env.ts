@@ -52,6 +52,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * Commands on the host itself (issue, sign, ca init, webhook, cert-manager: no --root) record into the host's
+ * /var/lib/rescue-kit/audit.log: every CLI a test starts sends those lines to a scratch log instead
+ * (tests that check them set their own RESCUE_KIT_AUDIT_LOG). Runs with --root DIR still log under DIR.
+ */
+process.env.RESCUE_KIT_AUDIT_LOG ??= join(tempDir('rk-audit-'), 'audit.log');
+
 /** Run the built CLI as a user would (no TTY, no stdin). */
 export async function runCli(args: string[], options: Options = {}): Promise<CliResult> {
   const result = await execa('node', [cliPath, ...args], { reject: false, stdin: 'ignore', ...options, env: { NO_COLOR: '1', ...options.env } });

@@ -49,7 +49,7 @@ export async function backup(options: BackupCommandOptions): Promise<void> {
   process.stdout.write(`${result.archive}\n`);
 }
 
-async function passphraseFor(file: string, options: { passphraseFile?: string }): Promise<string | undefined> {
+export async function passphraseFor(file: string, options: { passphraseFile?: string }): Promise<string | undefined> {
   let head: Buffer;
   try {
     const fd = openSync(file, 'r');
@@ -139,7 +139,7 @@ export async function restore(file: string, options: RestoreCommandOptions): Pro
     before = saved.archive;
     say(`current state saved: ${before}`);
   } else say('nothing the backup holds exists here yet: nothing to save before restoring');
-  await applyRestore(host, plan, { passphrase });
+  await applyRestore(host, plan, { passphrase, audit: { command: 'restore', backup: before, log: say } });
   const problems = verifyRestored(host, plan);
   if (problems.length) {
     throw new RescueError('INTERNAL', `restored tree differs from the backup at: ${problems.slice(0, 5).join(', ')}`, { hint: before ? `the previous state is in ${before}` : undefined });

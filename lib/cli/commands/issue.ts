@@ -3,7 +3,9 @@ import { generateCertificate } from '../../config/gencert.js';
 import { loadCsrJson, parseHostnameFlag } from '../../config/csr-json.js';
 import { readText } from '../../host/fs.js';
 import { printJson, say, warn } from '../output.js';
-import { cfsslJson, loadExistingKey, loadProfile, loadSigner, parseVars, requireOutput, writeBare } from './common.js';
+import { createHost } from '../../host/host.js';
+import { recordIssued, writeIssuedBare } from '../../ops/issue.js';
+import { cfsslJson, loadExistingKey, loadProfile, loadSigner, parseVars, requireOutput } from './common.js';
 
 export interface IssueOptions {
   ca: string;
@@ -30,8 +32,11 @@ export async function issue(csrJsonPath: string, options: IssueOptions): Promise
   const key = options.key ? loadExistingKey(options.key) : undefined;
   const generated = await generateCertificate(request, profile, issuer, { now: new Date(), hosts, key, beyondIssuer: options.beyondCa });
   generated.warnings.forEach(warn);
-  if (options.json) return printJson(cfsslJson(generated));
-  const written = writeBare(options.out!, generated, Boolean(options.force));
+  if (options.json) {
+    printJson(cfsslJson(generated));
+    return recordIssued(createHost(), 'issue', generated.certificate, undefined, say);
+  }
+  const written = writeIssuedBare(createHost(), 'issue', options.out!, generated, Boolean(options.force), say);
   const { certificate } = generated;
   say(`issued "${certificate.subjectText}" by "${certificate.issuerText}" (profile ${profile.name}), valid until ${certificate.notAfter.toISOString()}`);
   say(`wrote ${written.join(', ')}`);

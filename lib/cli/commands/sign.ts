@@ -3,7 +3,9 @@ import { signRequest } from '../../config/gencert.js';
 import { parseHostnameFlag } from '../../config/csr-json.js';
 import { parseCsr } from '../../pki/csr.js';
 import { withFile } from '../../errors.js';
-import { PUBLIC_MODE, readText, writeFilesAtomically } from '../../host/fs.js';
+import { readText } from '../../host/fs.js';
+import { createHost } from '../../host/host.js';
+import { writeSigned } from '../../ops/issue.js';
 import { say, warn } from '../output.js';
 import { loadProfile, loadSigner } from './common.js';
 
@@ -26,6 +28,6 @@ export async function sign(csrPath: string, options: SignOptions): Promise<void>
   const hosts = options.hostname !== undefined ? parseHostnameFlag(options.hostname) : undefined;
   const { certificate, warnings } = signRequest(csr, profile, issuer, { now: new Date(), hosts, beyondIssuer: options.beyondCa });
   warnings.forEach(warn);
-  writeFilesAtomically([{ path: options.out, data: certificate.pem, mode: PUBLIC_MODE }], { overwrite: Boolean(options.force) });
+  writeSigned(createHost(), options.out, certificate, Boolean(options.force), say);
   say(`signed "${certificate.subjectText}" (profile ${profile.name}), valid until ${certificate.notAfter.toISOString()}; wrote ${options.out}`);
 }

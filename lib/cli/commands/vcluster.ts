@@ -33,7 +33,7 @@ export async function vclusterReset(options: VclusterOptions): Promise<void> {
   }
   if (options.dryRun) return;
   await confirmOrAbort(options.yes, `move ${pkiDir} aside so vcluster ${options.name} regenerates its certificates?`);
-  const reset = await resetVclusterPki(host, { dataDir: options.data, name: options.name, namespace: options.namespace, version: version(), kubeconfig: options.kubeconfig });
+  const reset = await resetVclusterPki(host, { dataDir: options.data, name: options.name, namespace: options.namespace, version: version(), kubeconfig: options.kubeconfig, log: say });
   say(`backup: ${reset.backup}\nmoved: ${reset.pkiDir} -> ${reset.movedTo} (undo: mv ${host.real(reset.movedTo)} ${host.real(reset.pkiDir)})`);
   if (!options.apply) {
     say('now run:');

@@ -38,4 +38,9 @@ export interface BackupManifest {
   entries: ManifestEntry[];
   warnings: string[];
   check: CheckReport | null;
+  /**
+   * The audit log's chain head when the backup was taken (line count, sha256 of the last line): `audit verify
+   * --backup FILE` then catches lines cut off the end of the log since. Absent when there was no log.
+   */
+  audit?: { path: string; lines: number; lastSha256: string };
 }

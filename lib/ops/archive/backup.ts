@@ -18,6 +18,7 @@ import type { CheckReport } from '../inventory/check.js';
 import { readManifests } from '../inventory/manifests.js';
 import { captureEtcd, EtcdCapture } from './etcd-capture.js';
 import { metaOf, TarWriter } from './tar-writer.js';
+import { auditChainHead } from '../audit/append.js';
 
 export interface BackupOptions {
   /** Archive file (real path). Default: ROOT/var/lib/rescue-kit/backups/<host>-<time>.tar.gz (never overwritten: -2, -3... when taken). */
@@ -114,6 +115,7 @@ export async function createBackup(host: Host, options: BackupOptions): Promise<
     entries: [],
     warnings,
     check: options.check ?? null,
+    audit: auditChainHead(host),
   };
   const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
   const expectedBytes = walked.reduce((sum, entry) => sum + (entry.type === 'file' ? (host.lstat(entry.hostPath)?.size ?? 0) : 0), 0) + (etcd.snapshotFile ? statSync(etcd.snapshotFile).size : 0);

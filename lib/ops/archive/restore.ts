@@ -12,6 +12,8 @@ import type { Host } from '../../host/host.js';
 import { ArchiveContents, ArchiveEntry, readArchive } from './archive-reader.js';
 import { BACKUP_PATHS } from './backup-manifest.js';
 import { assertSpaceFor, fsyncDirectory, spaceNeeded, tempPathFor } from '../../host/fs.js';
+import { certificateEntry, certificateInFile, recordAudit } from '../audit/entries.js';
+import type { AuditEntry } from '../audit/record.js';
 
 export type RestoreAction = 'create' | 'replace' | 'unchanged' | 'remove' | 'skip';
 
@@ -33,6 +35,8 @@ export interface RestoreOptions {
   passphrase?: string;
   /** Also put back a copied etcd data dir (off by default: etcd may have moved on). */
   includeEtcd?: boolean;
+  /** Record the restore in the audit log (rollback records its own lines instead). */
+  audit?: { command: string; backup?: string; log: (message: string) => void };
 }
 
 const isOurs = (path: string) => path.startsWith('rescue-kit/');
@@ -245,7 +249,24 @@ export async function applyRestore(host: Host, plan: RestorePlan, options: Resto
     written.push(entry.path);
   }
   for (const dir of new Set(staged.map((item) => dirname(item.target)))) fsyncDirectory(dir);
+  if (options.audit) recordAudit(host, { command: options.audit.command, result: 'ok', backup: options.audit.backup, detail: `restored from ${plan.archive}` }, restoredEntries(host, plan), options.audit.log);
   return written;
+}
+
+/** The certificates a restore put in place (CREATE where there was none, UPDATE where one was replaced) or removed (REVOKE). */
+function restoredEntries(host: Host, plan: RestorePlan): AuditEntry[] {
+  const entries: AuditEntry[] = [];
+  for (const item of plan.items) {
+    if (item.type !== 'file' || !['create', 'replace', 'remove'].includes(item.action)) continue;
+    const name = item.path.split('/').pop()!;
+    if (item.action === 'remove') {
+      if (/\.(crt|pem)$/.test(name)) entries.push({ action: 'REVOKE', cert: name, path: `/${item.path}`, detail: 'removed: the backup did not have it' });
+      continue;
+    }
+    const certificate = certificateInFile(host, `/${item.path}`);
+    if (certificate) entries.push(certificateEntry(item.action === 'create' ? 'CREATE' : 'UPDATE', name, certificate, `/${item.path}`));
+  }
+  return entries;
 }
 
 /** After a restore: does the tree hold exactly what the archive lists (for the restored entries)? */

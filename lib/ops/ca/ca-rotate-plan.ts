@@ -13,6 +13,7 @@ import { exportPrivateKeyPem, describeKey, generateKey, keysMatch } from '../../
 import { renewalTemplate } from '../../pki/renewal.js';
 import { issueCertificate } from '../../pki/sign.js';
 import { Inventory } from '../inventory/discover.js';
+import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewPlan } from '../renewal/renew-plan.js';
 
 const CA_CRT = caSpec('ca').storage.certificate;
@@ -28,7 +29,7 @@ export function nextCaRotatePhase(host: Host): 'start' | 'finish' {
   return host.lstat(OLD_CRT) ? 'finish' : 'start';
 }
 
-export async function buildCaRotateStart(host: Host, inventory: Inventory, durationMs: number): Promise<RenewPlan> {
+export async function buildCaRotateStart(host: Host, inventory: Inventory, durationMs: number): Promise<AuditedPlan> {
   const authority = inventory.authorities.find((item) => item.name === 'ca');
   const old = authority?.certificate?.value;
   const oldKey = authority?.key?.value;
@@ -56,10 +57,11 @@ export async function buildCaRotateStart(host: Host, inventory: Inventory, durat
     fileChange(host, CA_KEY, Buffer.from(exportPrivateKeyPem(newKey)), true, 'ca.key = the new CA key (signs from now on)'),
     ...leafPlan.changes,
   ];
-  return { ...leafPlan, items: leafPlan.items, changes, restart: RESTART_ORDER.filter((component) => RESTART.includes(component) || leafPlan.restart.includes(component)) };
+  const audit = [certificateEntry('CREATE', 'ca', newCa, CA_CRT, { detail: `new CA key; ca.crt trusts [new, old] until the finish phase` })];
+  return { ...leafPlan, items: leafPlan.items, changes, audit, restart: RESTART_ORDER.filter((component) => RESTART.includes(component) || leafPlan.restart.includes(component)) };
 }
 
-export function buildCaRotateFinish(host: Host, inventory: Inventory): RenewPlan {
+export function buildCaRotateFinish(host: Host, inventory: Inventory): AuditedPlan {
   const oldPem = host.read(OLD_CRT);
   const bundle = host.read(CA_CRT);
   const key = inventory.authorities.find((item) => item.name === 'ca')?.key?.value;
@@ -73,7 +75,9 @@ export function buildCaRotateFinish(host: Host, inventory: Inventory): RenewPlan
     fileChange(host, OLD_KEY, undefined, false, 'drop the old CA key'),
   ];
   const summary = { subject: newCa.subjectText, issuer: newCa.issuerText, sans: newCa.sans.dns, notBefore: newCa.notBefore.toISOString(), notAfter: newCa.notAfter.toISOString(), serial: newCa.serialHex, key: newCa.key.label };
+  const distrusted = parseCertificates(oldPem).filter((certificate) => certificate.serialHex !== newCa.serialHex);
   return {
+    audit: distrusted.map((old) => certificateEntry('REVOKE', 'ca', old, OLD_CRT, { detail: 'old CA distrusted: ca.crt and every kubeconfig now trust only the new CA; its key is removed' })),
     root: host.root,
     createdAt: host.now().toISOString(),
     items: [{ name: 'ca', kind: 'ca', ca: 'ca', keyAction: 'new', before: summary, after: summary, differences: [], notes: ['the old CA is no longer trusted'] }],

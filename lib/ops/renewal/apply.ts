@@ -14,7 +14,7 @@ import { createBackup, defaultBackupPath } from '../archive/backup.js';
 import { BACKUP_PATHS } from '../archive/backup-manifest.js';
 import { captureEtcd, EtcdCapture } from '../archive/etcd-capture.js';
 import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, writeError } from '../../host/fs.js';
-import { appendAudit } from '../audit/audit.js';
+import { commandName, journalEntries, planEntries, recordAudit } from '../audit/entries.js';
 import { checkHealth, HealthResult } from './health.js';
 import { acquireLock, BEFORE_ANY_CHANGE, closeUnchangedRun, removeRunTemps, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from '../inventory/manifests.js';
@@ -272,20 +272,9 @@ function uniqueRunId(host: Host): string {
   }
 }
 
-/** The audit line must never turn a finished (or safely failed) run into a crash: a full disk gets a warning. */
+/** The audit lines must never turn a finished (or safely failed) run into a crash: a full disk gets a warning. */
 function auditQuietly(host: Host, options: ApplyOptions, plan: RenewPlan, report: ApplyReport, result: 'ok' | 'rolled-back' | 'failed'): void {
-  try {
-    appendAudit(host, {
-      runId: report.runId,
-      command: options.command,
-      result,
-      certificates: plan.items.map((item) => ({ name: item.name, action: 'renew', oldSerial: item.before.serial, newSerial: report.ok ? item.after.serial : undefined, oldNotAfter: item.before.notAfter, newNotAfter: report.ok ? item.after.notAfter : undefined })),
-      backup: report.backup || undefined,
-      detail: report.failure,
-    });
-  } catch (error) {
-    options.log(`warning: the audit log was not written: ${ioError(error, 'the run itself is unaffected').message}`);
-  }
+  recordAudit(host, { command: commandName(options.command), runId: report.runId, result, backup: report.backup || undefined, detail: report.failure }, planEntries(plan, report.ok), options.log);
 }
 
 /** Restart each component in order, health-check it, throw (for the rollback) at the first failure. */
@@ -361,18 +350,12 @@ export async function rollbackRun(host: Host, run: Run, options: Pick<ApplyOptio
   const { restored, saved, problems } = legacy ? await restoreFromBackup(host, journal) : putBackBefore(host, run);
   journal.phase = problems.length ? 'failed' : 'rolled-back';
   run.save();
-  try {
-    appendAudit(host, {
-      runId: journal.runId,
-      command: `rollback of: ${journal.command}`,
-      result: problems.length ? 'failed' : 'ok',
-      certificates: journal.steps.map((step) => ({ name: step.hostPath, action: 'rollback' })),
-      backup: journal.backup,
-      detail: problems.length ? `not restored: ${problems.slice(0, 5).join(', ')}` : undefined,
-    });
-  } catch (error) {
-    options.log(`warning: the audit log was not written: ${ioError(error, 'the rollback itself is complete').message}`);
-  }
+  recordAudit(
+    host,
+    { command: 'rollback', runId: journal.runId, result: problems.length ? 'failed' : 'ok', backup: journal.backup, detail: problems.length ? `not restored: ${problems.slice(0, 5).join(', ')}` : `rollback of: ${journal.command}` },
+    journalEntries(host, journal),
+    options.log,
+  );
   const restarts: RestartResult[] = [];
   for (const component of journal.restarted) {
     options.log(`restarting ${component} again with the restored certificates`);
@@ -443,7 +426,7 @@ function putBackBefore(host: Host, run: Run) {
 }
 
 /** Finish an interrupted run: commit the staged files it had not written yet (restarts: restartInOrder). */
-export function resumeRun(host: Host, run: Run): number {
+export function resumeRun(host: Host, run: Run, log: (message: string) => void = () => {}): number {
   const { journal } = run;
   if (!['staged', 'committing', 'committed', 'restarting'].includes(journal.phase)) {
     throw new RescueError('USAGE', `run ${journal.runId} is "${journal.phase}": there is nothing to finish`, { hint: journal.phase === 'backed-up' ? 'it stopped before staging: roll it back (nothing changed) and run renew again' : undefined });
@@ -456,5 +439,6 @@ export function resumeRun(host: Host, run: Run): number {
   commitSteps(host, run);
   journal.phase = 'committed';
   run.save();
+  recordAudit(host, { command: commandName(journal.command), runId: journal.runId, result: 'ok', backup: journal.backup, detail: 'an interrupted run, finished by --resume' }, journalEntries(host, journal), log);
   return committed;
 }

@@ -109,7 +109,7 @@ export async function resumeInterruptedRun(host: Host, options: ApplyOptions): P
     const report: ApplyReport = { runId: run.journal.runId, backup: run.journal.backup ?? '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
     let committed = 0;
     try {
-      committed = resumeRun(host, run);
+      committed = resumeRun(host, run, options.log);
       options.log(`finished writing run ${run.journal.runId} (${committed} files were still pending)`);
       const remaining = run.journal.restart.filter((component) => !run.journal.restarted.includes(component));
       await restartInOrder(host, run, remaining, options, report);

@@ -7,10 +7,12 @@ import { readText, writeFilesAtomically } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { parseJson } from '../../config/json.js';
 import { CertificateFinding, diagnose, K8sResource, shellLine } from './cert-manager.js';
+import { recordCertManagerFixes } from '../audit/seeds.js';
 
 export interface CertManagerState {
   /** The objects as read, kept verbatim for the copy --apply saves first. */
   text: string;
+  items: K8sResource[];
   findings: CertificateFinding[];
 }
 
@@ -25,7 +27,7 @@ export async function readCertManagerState(host: Host, options: { from?: string;
   }
   const list = parseJson(text, options.from ?? 'kubectl output') as { items?: K8sResource[] };
   const items = (list.items ?? []).filter((item) => !options.namespace || item.metadata?.namespace === options.namespace);
-  return { text, findings: diagnose(items, host.now()) };
+  return { text, items, findings: diagnose(items, host.now()) };
 }
 
 /** The findings that have a fix to run. */
@@ -43,12 +45,22 @@ export async function applyCertManagerFixes(host: Host, state: CertManagerState,
   const saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${host.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
   writeFilesAtomically([{ path: saved, data: state.text, mode: 0o600 }]);
   log(`saved the objects as they were: ${saved}`);
+  // The audit trail records each Certificate fixed (and the one whose fix failed), with its expiry.
+  const notAfter = (finding: CertificateFinding) => state.items.find((item) => item.kind === 'Certificate' && item.metadata.name === finding.name && (item.metadata.namespace ?? 'default') === finding.namespace)?.status?.notAfter;
+  const audited = (findings: CertificateFinding[]) => findings.map((entry) => ({ ...entry, notAfter: notAfter(entry) }));
+  const fixed: CertificateFinding[] = [];
   for (const finding of broken) {
     for (const step of finding.fix) {
       const result = await host.run('kubectl', step, { timeoutMs: 60_000 });
-      if (result.exitCode !== 0) throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(step)} failed: ${result.stderr.trim()}`, { hint: 'nothing to roll back: deleting a failed request and re-triggering are safe to repeat' });
+      if (result.exitCode !== 0) {
+        recordCertManagerFixes(host, audited(fixed), 'ok', saved, log);
+        recordCertManagerFixes(host, audited([finding]), 'failed', saved, log);
+        throw new RescueError('FAILED_ROLLED_BACK', `${shellLine(step)} failed: ${result.stderr.trim()}`, { hint: 'nothing to roll back: deleting a failed request and re-triggering are safe to repeat' });
+      }
       log(`${shellLine(step).slice(0, 120)}: ${result.stdout.trim()}`);
     }
+    fixed.push(finding);
   }
+  recordCertManagerFixes(host, audited(fixed), 'ok', saved, log);
   return saved;
 }

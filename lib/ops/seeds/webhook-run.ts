@@ -14,6 +14,7 @@ import { parseCertificate } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
 import { assertCanSign } from '../../pki/sign.js';
 import { parseDuration } from '../../pki/validity.js';
+import { recordWebhookRenewal } from '../audit/seeds.js';
 
 export interface WebhookOptions {
   namespace: string;
@@ -141,6 +142,7 @@ export async function renewWebhook(host: Host, options: WebhookOptions, talk: We
   const rollbackLines = ['#!/bin/sh', '# Put back the objects as they were before rescue-kit webhook.', 'set -e', 'cd "$(dirname "$0")/original"', ...(secret ? ['kubectl apply -f secret.yaml'] : [`kubectl -n ${options.namespace} delete secret ${options.secret}`]), ...configurations.map((configuration) => `kubectl apply -f ${configuration.kind!.toLowerCase()}.yaml`)];
   files.push({ path: join(out, 'apply.sh'), data: `${applyLines.join('\n')}\n`, mode: 0o755 }, { path: join(out, 'rollback.sh'), data: `${rollbackLines.join('\n')}\n`, mode: 0o755 });
   writeFilesAtomically(files, { overwrite: Boolean(options.force) });
+  recordWebhookRenewal(host, target, material, { out, applied: Boolean(options.apply) }, say);
 
   const sans = material.serving.sans;
   say(`serving cert for ${[...sans.dns, ...sans.ips, ...sans.emails, ...sans.uris].join(', ')}, valid until ${material.serving.notAfter.toISOString()}`);
