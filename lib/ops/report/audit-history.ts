@@ -22,7 +22,10 @@ export function auditHistoryRow(raw: string, line: number): AuditHistoryRow {
   }
   if (!record || typeof record !== 'object' || Array.isArray(record)) return { line, parsed: false, raw, reason: 'not a JSON object' };
   const fields = record as Record<string, unknown>;
-  const certificates = Array.isArray(fields.certificates)
+  // Chained lines (ops/audit/record.ts) carry one certificate event each: cert + action; older lines a list per run.
+  const certificates = typeof fields.cert === 'string'
+    ? [`${fields.cert}${typeof fields.action === 'string' ? ` (${fields.action})` : ''}`]
+    : Array.isArray(fields.certificates)
     ? fields.certificates.map((entry) => (entry && typeof entry === 'object' ? text((entry as Record<string, unknown>).name) : text(entry))).filter(Boolean)
     : [];
   return {
