@@ -116,19 +116,11 @@ export function parseLog(data: Buffer): ParsedLog {
   return { lines, missingFinalNewline: data.length > 0 && data[data.length - 1] !== 0x0a };
 }
 
-/** One event of the log, whatever its format: what show and export print. */
-export interface AuditEvent {
+/** One event of the log, whatever its format: what show and export print (the entry, plus who, where, when). */
+export interface AuditEvent extends AuditEntry {
   /** Log line it came from (a format-1 line may hold several events). */
   line: number;
   time: string;
-  action: AuditAction;
-  cert: string;
-  subject?: string;
-  serial?: string;
-  notAfter?: string;
-  oldSerial?: string;
-  oldNotAfter?: string;
-  path?: string;
   operator: string;
   host: string;
   command: string;
@@ -136,7 +128,6 @@ export interface AuditEvent {
   runId?: string;
   result: AuditResult;
   backup?: string;
-  detail?: string;
   /** sha256 of the line (format 2 only, so an event in ELK can be matched to its line). */
   sha256?: string;
 }
