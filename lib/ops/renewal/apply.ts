@@ -14,7 +14,7 @@ import { createBackup, defaultBackupPath } from '../archive/backup.js';
 import { BACKUP_PATHS } from '../archive/backup-manifest.js';
 import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, writeError } from '../../host/fs.js';
 import { appendAudit } from '../audit/audit.js';
-import { checkHealth, HealthResult } from './health.js';
+import { checkHealth, GateContext, HealthResult } from './health.js';
 import { acquireLock, BEFORE_ANY_CHANGE, closeUnchangedRun, removeRunTemps, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from '../inventory/manifests.js';
 import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
@@ -291,6 +291,8 @@ export async function restartInOrder(host: Host, run: Run, components: Component
   run.save();
   const cluster = readManifests(host);
   const timing = { timeoutMs: options.timeoutMs, pollMs: options.pollMs ?? 1000 };
+  // etcd's gate tells the apiserver's whether quorum can exist yet (all peer certs expired: see etcd-cluster.ts).
+  const gates: GateContext = {};
   for (const component of components) {
     options.log(`restarting ${component} (${options.restart})`);
     const restart = await restartComponent(host, options.restart, component, {
@@ -303,12 +305,13 @@ export async function restartInOrder(host: Host, run: Run, components: Component
     journal.restarted.push(component);
     run.save();
     failpoint(`restarted:${component}`);
-    const health = restart.ok ? await checkHealth(host, cluster, component, { ...timing, apiserverUrl: options.apiserverUrl }) : undefined;
+    const health = restart.ok ? await checkHealth(host, cluster, component, { ...timing, apiserverUrl: options.apiserverUrl }, gates) : undefined;
     report.steps.push({ component, restart, health });
     if (!restart.ok || (health && !health.ok)) {
       throw new RescueError('FAILED_ROLLED_BACK', `${component}: ${!restart.ok ? restart.detail : health!.detail}`);
     }
     options.log(`${component}: ${restart.detail}${health ? `; ${health.detail}` : ''}`);
+    if (health?.pending) options.log(`${component}: passed, not whole yet: ${health.pending}`);
   }
 }
 
