@@ -105,13 +105,20 @@ async function peerCertState(url: string, credentials: ClientCredentials, now: D
  */
 export async function etcdClusterGate(host: Host, cluster: ClusterFromManifests, client: EtcdClient): Promise<EtcdGateResult> {
   const credentials: ClientCredentials = { cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) };
-  const proof = await proveServedCertificates(host, servingEndpoints(cluster, 'etcd'), credentials);
-  if (!proof.ok) return { ok: false, detail: proof.detail, members: [], quorum: false };
-  const self = await selfHealthy(host, client);
-  const members = (await memberList(host, client)) ?? membersFromManifest(cluster);
+  const endpoints = servingEndpoints(cluster, 'etcd');
+  // The peer port serves as soon as etcd runs (raft needs it); etcd 3.4 completes client TLS handshakes only
+  // once it is ready, i.e. has joined quorum. So the peer proof comes first and must pass on its own.
+  const peerProof = await proveServedCertificates(host, endpoints.filter((endpoint) => endpoint.what === 'etcd peer'), credentials);
+  if (!peerProof.ok) return { ok: false, detail: peerProof.detail, members: [], quorum: false };
+  const clientProof = await proveServedCertificates(host, endpoints.filter((endpoint) => endpoint.what !== 'etcd peer'), credentials, 2500);
+  const clientWaits = !clientProof.ok && /no TLS handshake/.test(clientProof.detail);
+  if (!clientProof.ok && !clientWaits) return { ok: false, detail: clientProof.detail, members: [], quorum: false };
+  const proof = { detail: clientWaits ? `${peerProof.detail}; client port waits for quorum (${clientProof.detail})` : `${clientProof.detail}; ${peerProof.detail}` };
+  const self = clientWaits ? { ok: false, detail: 'not serving clients yet' } : await selfHealthy(host, client);
+  const members = (clientWaits ? undefined : await memberList(host, client)) ?? membersFromManifest(cluster);
   const name = cluster.nodeName;
   if (members.length <= 1) {
-    return self.ok ? { ok: true, detail: `${proof.detail}; single member: ${self.detail}`, members: [], quorum: true } : { ok: false, detail: `etcdctl endpoint health: ${self.detail}`, members: [], quorum: false };
+    return self.ok ? { ok: true, detail: `${proof.detail}; etcdctl endpoint health: ${self.detail}`, members: [], quorum: true } : { ok: false, detail: `etcdctl endpoint health: ${self.detail}`, members: [], quorum: false };
   }
   const health = self.ok ? await clusterHealth(host, client) : new Map<string, { health: boolean; error?: string }>();
   const now = host.now();
@@ -137,7 +144,7 @@ export async function etcdClusterGate(host: Host, cluster: ClusterFromManifests,
   const expired = states.filter((state) => state.state === 'expired');
   const blocking = states.filter((state) => state.name !== name && (state.state === 'down' || state.state === 'unhealthy'));
   const summary = states.map((state) => `${state.name} ${state.state}`).join(', ');
-  if (healthy === size) return { ok: true, detail: `${proof.detail}; quorum ${healthy}/${size}, every member healthy (endpoint health --cluster)`, members: states, quorum: true };
+  if (healthy === size) return { ok: true, detail: `${proof.detail}; etcdctl endpoint health --cluster: quorum ${healthy}/${size}, every member healthy`, members: states, quorum: true };
   if (blocking.length) {
     return { ok: false, detail: `etcd cluster not healthy: ${blocking.map((state) => `${state.name} ${state.state} (${state.detail})`).join('; ')}`, members: states, quorum: self.ok };
   }

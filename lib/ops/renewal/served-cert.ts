@@ -103,10 +103,12 @@ export function servingEndpoints(cluster: ClusterFromManifests, component: Compo
   if (component === 'etcd') {
     const client = flags.get('cert-file');
     const peer = flags.get('peer-cert-file');
+    const seen = new Set<string>();
+    const once = (endpoint: ServingEndpoint) => !seen.has(`${endpoint.host}:${endpoint.port}`) && Boolean(seen.add(`${endpoint.host}:${endpoint.port}`));
     return [
       ...(client ? urlEndpoints(flags.get('listen-client-urls')).map((at) => ({ what: 'etcd client', ...at, certFile: client })) : []),
       ...(peer ? urlEndpoints(flags.get('listen-peer-urls')).map((at) => ({ what: 'etcd peer', ...at, certFile: peer })) : []),
-    ];
+    ].filter(once); // 127.0.0.1 listed twice when it is also the node address
   }
   const certFile = flags.get('tls-cert-file');
   if (!certFile) return [];
@@ -128,7 +130,7 @@ export function servingEndpoints(cluster: ClusterFromManifests, component: Compo
 }
 
 /** Does every endpoint present the certificate now in its file? One line per endpoint; the first mismatch fails. */
-export async function proveServedCertificates(host: Host, endpoints: ServingEndpoint[], client?: ClientCredentials): Promise<ServedProof> {
+export async function proveServedCertificates(host: Host, endpoints: ServingEndpoint[], client?: ClientCredentials, timeoutMs = 5000): Promise<ServedProof> {
   const lines: string[] = [];
   for (const endpoint of endpoints) {
     const where = `${endpoint.what} ${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
@@ -137,7 +139,7 @@ export async function proveServedCertificates(host: Host, endpoints: ServingEndp
     const expected = normalSerial(parseCertificate(pem).serialHex);
     let served: ServedCertificate;
     try {
-      served = await servedCertificate(endpoint.host, endpoint.port, { servername: endpoint.servername, client });
+      served = await servedCertificate(endpoint.host, endpoint.port, { servername: endpoint.servername, client, timeoutMs });
     } catch (error) {
       return { ok: false, detail: `${where}: cannot read the served certificate: ${(error as Error).message}` };
     }
