@@ -65,6 +65,8 @@ export interface Rig {
   /** etcdctl against one node's client URL with that node's healthcheck-client pair. */
   etcdctl(node: RigNode, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   haproxyLog(): string;
+  /** haproxy's server state changes as they were printed, with the time they arrived (Date.now()). */
+  haproxyEvents(): { at: number; server: string; state: 'UP' | 'DOWN' }[];
   stop(): Promise<void>;
 }
 
@@ -191,9 +193,14 @@ ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')
 `,
   );
   let haproxyOutput = '';
+  const events: { at: number; server: string; state: 'UP' | 'DOWN' }[] = [];
   const haproxy: ChildProcess = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  haproxy.stdout!.on('data', (chunk) => (haproxyOutput += chunk));
-  haproxy.stderr!.on('data', (chunk) => (haproxyOutput += chunk));
+  const onOutput = (chunk: Buffer) => {
+    haproxyOutput += chunk;
+    for (const match of chunk.toString().matchAll(/Server apiserver\/(\S+) is (UP|DOWN)/g)) events.push({ at: Date.now(), server: match[1]!, state: match[2] as 'UP' | 'DOWN' });
+  };
+  haproxy.stdout!.on('data', onOutput);
+  haproxy.stderr!.on('data', onOutput);
   const haproxyExit = once(haproxy, 'exit');
   process.on('exit', () => haproxy.kill('SIGKILL'));
   for (const node of nodes) await node.fakes.startAll();
@@ -217,6 +224,7 @@ ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')
     get,
     etcdctl,
     haproxyLog: () => haproxyOutput,
+    haproxyEvents: () => [...events],
     clientLoop() {
       const stats: ClientStats = { requests: 0, failures: 0, errors: [], elapsedMs: 0 };
       let running = true;
