@@ -109,4 +109,17 @@ describe('the whole cluster: 3 control planes renewed one at a time behind hapro
     const health = await rig.etcdctl(cp2, ['endpoint', 'health', '--cluster']);
     expect(health.exitCode, health.stderr).to.equal(0);
   });
+
+  it('pre-flight: with cp3\'s etcd down, renewing cp1 would take etcd below quorum: exit 3, nothing changed, the operator told to bring cp3 back first', async () => {
+    const [cp1, , cp3] = rig.nodes as [RigNode, RigNode, RigNode];
+    const tree = listing(cp1.root);
+    const restartsBefore = cp1.fakes.restarts().length;
+    process.kill(Number(readFileSync(join(cp3.fakes.state, 'etcd.pid'), 'utf8')), 'SIGKILL');
+    const run = await cli(['renew', '--all', '--force', '--yes', '--root', cp1.root, '--restart', 'static-pod', '--timeout', '10s'], cp1.fakes.env, 60_000);
+    expect(run.exitCode, show(run)).to.equal(3);
+    expect(run.stderr).to.match(/restarting etcd on cp1 now would leave 1 of 3 members healthy, below quorum \(2\): cp3 not healthy; nothing was changed/);
+    expect(run.stderr).to.match(/bring the other members back first/);
+    expect(listing(cp1.root)).to.deep.equal(tree);
+    expect(cp1.fakes.restarts().slice(restartsBefore), 'nothing restarted').to.deep.equal([]);
+  });
 });

@@ -15,6 +15,7 @@ import { BACKUP_PATHS } from '../archive/backup-manifest.js';
 import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, writeError } from '../../host/fs.js';
 import { appendAudit } from '../audit/audit.js';
 import { checkHealth, GateContext, HealthResult } from './health.js';
+import { restartWouldLoseQuorum } from './etcd-cluster.js';
 import { acquireLock, BEFORE_ANY_CHANGE, closeUnchangedRun, removeRunTemps, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from '../inventory/manifests.js';
 import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
@@ -188,6 +189,14 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
     throw new RescueError('PRECONDITION', `--restart ${options.restart} does not fit this host: ${misfit}; nothing was changed`, {
       hint: detected !== options.restart ? `this host looks like --restart ${detected}${detected === 'none' ? ' (then restart the components yourself)' : ''}` : 'fix the runtime first, or pass --restart none and restart the components yourself',
     });
+  }
+  if (options.restart !== 'none' && plan.restart.includes('etcd')) {
+    const quorum = await restartWouldLoseQuorum(host, readManifests(host));
+    if (quorum) {
+      throw new RescueError('PRECONDITION', `${quorum}; nothing was changed`, {
+        hint: 'bring the other members back first (or remove a dead one: etcdctl member remove ID), then renew this node; one control-plane node at a time',
+      });
+    }
   }
   const unlock = acquireLock(host);
   const report: ApplyReport = { runId: '', backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { Host } from '../../host/host.js';
 import type { ClusterFromManifests } from '../inventory/manifests.js';
-import { EtcdClient, etcdctl } from './etcd.js';
+import { EtcdClient, etcdClient, etcdctl, reachable } from './etcd.js';
 import { ClientCredentials, proveServedCertificates, servedCertificate, servingEndpoints } from './served-cert.js';
 
 export interface EtcdMember {
@@ -163,4 +163,32 @@ export async function etcdClusterGate(host: Host, cluster: ClusterFromManifests,
     };
   }
   return { ok: false, detail: `etcd member ${name ?? ''} is not healthy though ${validMembers} of ${size} members hold valid peer certs: ${self.detail}`, members: states, quorum: false };
+}
+
+/**
+ * Before anything is written: would restarting this member take a healthy cluster below quorum (another
+ * member already down)? Then the renewal must wait, not cost the cluster its writes. Undefined when the
+ * restart is safe or nothing can be learned (a single member, no answer, expired certs everywhere:
+ * restarting a member of a cluster without quorum loses nothing).
+ */
+export async function restartWouldLoseQuorum(host: Host, cluster: ClusterFromManifests): Promise<string | undefined> {
+  const client = await etcdClient(host, cluster);
+  if (!client) return undefined;
+  try {
+    if (!(await reachable(client.endpoints[0]!))) return undefined;
+    const members = await memberList(host, client);
+    if (!members || members.length < 2) return undefined;
+    const health = await clusterHealth(host, client);
+    const healthy = (member: EtcdMember) => member.clientUrls.length > 0 && member.clientUrls.some((url) => health.get(url)?.health);
+    const self = members.find((member) => member.name === cluster.nodeName);
+    if (!self || !healthy(self)) return undefined;
+    const others = members.filter((member) => member !== self);
+    const left = others.filter(healthy).length;
+    const quorum = quorumOf(members.length);
+    if (left >= quorum) return undefined;
+    const unhealthy = others.filter((member) => !healthy(member)).map((member) => member.name);
+    return `restarting etcd on ${self.name} now would leave ${left} of ${members.length} members healthy, below quorum (${quorum}): ${unhealthy.join(', ')} not healthy`;
+  } finally {
+    client.dispose();
+  }
 }
