@@ -68,6 +68,8 @@ describe('all etcd peer certs expired at once: cp1 passes as "first member, wait
     expect(etcd.health?.pending).to.match(new RegExp(`etcd cannot have quorum until 2 of 3 members hold renewed peer certs \\(1 do now\\): go on and renew cp2 \\(https://127\\.0\\.0\\.2:${rig.ports.peer}\\), cp3`));
     expect(step(report, 'kube-apiserver').health?.pending).to.match(/kube-apiserver becomes live when etcd has quorum/);
     expect(run.stderr).to.match(/etcd: passed, not whole yet: etcd cannot have quorum/);
+    expect(run.stderr).to.match(/etcd +ok \(.*\) static pod etcd restarted +ok, PENDING etcd peer 127\.0\.0\.1:\d+ serves serial/);
+    expect(run.stderr).to.match(/not whole yet: kube-apiserver: kube-apiserver becomes live when etcd has quorum/);
     const peer = await servedCertificate(cp1.address, rig.ports.peer, { client: { cert: readFileSync(join(cp1.pki, 'etcd/healthcheck-client.crt')), key: readFileSync(join(cp1.pki, 'etcd/healthcheck-client.key')) } });
     expect(peer.serialHex).to.equal(serialOf(join(cp1.pki, 'etcd/peer.crt')));
     expect(peer.notAfter.getTime()).to.be.above(Date.now());
