@@ -110,6 +110,18 @@ describe('the whole cluster: 3 control planes renewed one at a time behind hapro
     expect(health.exitCode, health.stderr).to.equal(0);
   });
 
+  it("etcd re-reads its cert files on every TLS handshake: even when cp3's etcd is not really restarted, its ports serve the renewed files and the gate passes (no false alarm)", async () => {
+    const cp3 = rig.nodes[2]!;
+    const old = fileSerials(cp3);
+    const run = await cli(['renew', '--all', '--force', '--yes', '--root', cp3.root, '--restart', 'crictl', '--timeout', '10s', '--json'], { ...cp3.fakes.env, FAKE_NO_RELOAD: 'etcd' }, 90_000);
+    expect(run.exitCode, show(run)).to.equal(0);
+    const files = fileSerials(cp3);
+    expect(files['etcd/peer.crt']).to.not.equal(old['etcd/peer.crt']);
+    expect(await servedSerials(rig, cp3)).to.deep.equal(files);
+    const etcd = (JSON.parse(run.stdout) as Report).steps.find((step) => step.component === 'etcd')!;
+    expect(etcd.health?.detail).to.include(`etcd peer 127.0.0.3:${rig.ports.peer} serves serial ${files['etcd/peer.crt']}`);
+  });
+
   it('pre-flight: with cp3\'s etcd down, renewing cp1 would take etcd below quorum: exit 3, nothing changed, the operator told to bring cp3 back first', async () => {
     const [cp1, , cp3] = rig.nodes as [RigNode, RigNode, RigNode];
     const tree = listing(cp1.root);
