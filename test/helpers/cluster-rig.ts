@@ -88,7 +88,7 @@ async function freeOnAll(port: number): Promise<boolean> {
 async function rigPorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) {
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const port = 20_000 + Math.floor(Math.random() * 12_000); // below the ephemeral range (32768+)
     if (!ports.includes(port) && (await freeOnAll(port))) ports.push(port);
   }
   return ports;
@@ -169,8 +169,9 @@ export async function startClusterRig(options: RigOptions = {}): Promise<Rig> {
   writeFileSync(checkPem, Buffer.concat([credentials.cert, credentials.key]), { mode: 0o600 });
   const config = join(work, 'haproxy.cfg');
   // TCP passthrough (the apiservers see the client's own cert); the health check is a TLS GET /readyz with
-  // a client cert, every 100 ms, one failure takes a server out, two successes bring it back. A refused
-  // connection is retried on another server (redispatch), so a server that just stopped costs no request.
+  // a client cert every 100 ms: two failures take a server out (well within the stand-in's 700 ms shutdown
+  // delay, during which it still serves), two successes bring it back. A refused connection is retried on
+  // another server (redispatch), so a server that just stopped costs no request.
   writeFileSync(
     config,
     `global
@@ -188,7 +189,7 @@ listen apiserver
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
-  default-server check check-ssl verify none crt ${checkPem} inter 100 fall 1 rise 2
+  default-server check check-ssl verify none crt ${checkPem} inter 100 fall 2 rise 2
 ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')}
 `,
   );
