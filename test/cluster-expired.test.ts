@@ -6,7 +6,7 @@
 // the third's the whole cluster. A member that does not answer at all is not
 // excused: that node is rolled back, nothing else changed.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { servedCertificate } from '../lib/ops/renewal/served-cert.js';
@@ -37,7 +37,8 @@ async function expiredRig(): Promise<Rig> {
   return rig;
 }
 
-const renew = (node: RigNode, timeout = '20s') => cli(['renew', '--all', '--yes', '--root', node.root, '--restart', 'static-pod', '--timeout', timeout, '--json'], node.fakes.env, 90_000);
+// --no-etcd-backup: the backup's wait on an etcd without quorum (its own tests cover it) is not what is tested here.
+const renew = (node: RigNode, timeout = '20s') => cli(['renew', '--all', '--yes', '--no-etcd-backup', '--root', node.root, '--restart', 'static-pod', '--timeout', timeout, '--json'], node.fakes.env, 90_000);
 const step = (report: Report, component: string) => report.steps.find((entry) => entry.component === component)!;
 
 describe('all etcd peer certs expired at once: cp1 passes as "first member, waiting for quorum", cp2 brings quorum, cp3 the whole cluster', function () {
@@ -125,6 +126,17 @@ describe('all peer certs expired and one member DOWN: the first node is not excu
     const report = JSON.parse(run.stdout) as Report;
     expect(report.rolledBack).to.equal(true);
     expect(step(report, 'etcd').health?.detail).to.match(/etcd cluster not healthy: cp3 down \(peer port does not answer/);
+    expect(listing(cp1.root)).to.deep.equal(tree);
+  });
+
+  it('a first node whose manifest lists only itself (kubeadm init): the first-member state cannot be proven; exit 6 says to start from the node that lists every member', async () => {
+    const cp1 = rig.nodes[0]!;
+    const manifest = join(cp1.root, 'etc/kubernetes/manifests/etcd.yaml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/--initial-cluster=\S+/, `--initial-cluster=cp1=${cp1.peerUrl}`));
+    const tree = listing(cp1.root);
+    const run = await renew(cp1, '3s');
+    expect(run.exitCode, show(run)).to.equal(6);
+    expect(step(JSON.parse(run.stdout) as Report, 'etcd').health?.detail).to.match(/etcd serves no clients yet and no other member is known .*renew first the node whose --initial-cluster lists every member/);
     expect(listing(cp1.root)).to.deep.equal(tree);
   });
 });

@@ -117,6 +117,14 @@ export async function etcdClusterGate(host: Host, cluster: ClusterFromManifests,
   const self = clientWaits ? { ok: false, detail: 'not serving clients yet' } : await selfHealthy(host, client);
   const members = (clientWaits ? undefined : await memberList(host, client)) ?? membersFromManifest(cluster);
   const name = cluster.nodeName;
+  if (members.length <= 1 && clientWaits) {
+    return {
+      ok: false,
+      detail: `${proof.detail}; etcd serves no clients yet and no other member is known (member list needs a serving member; --initial-cluster lists only this one): if it is one of several members whose peer certs all expired, renew first the node whose --initial-cluster lists every member`,
+      members: [],
+      quorum: false,
+    };
+  }
   if (members.length <= 1) {
     return self.ok ? { ok: true, detail: `${proof.detail}; etcdctl endpoint health: ${self.detail}`, members: [], quorum: true } : { ok: false, detail: `etcdctl endpoint health: ${self.detail}`, members: [], quorum: false };
   }
@@ -176,6 +184,12 @@ export async function restartWouldLoseQuorum(host: Host, cluster: ClusterFromMan
   if (!client) return undefined;
   try {
     if (!(await reachable(client.endpoints[0]!))) return undefined;
+    // A member that completes no handshake (not ready: no quorum) or serves an expired cert has no quorum to
+    // lose; asking etcdctl would only wait out its dial timeout.
+    const { hostname, port } = new URL(client.endpoints[0]!);
+    const credentials = { cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) };
+    const served = await servedCertificate(hostname.replace(/^\[|\]$/g, ''), Number(port || 2379), { client: credentials, timeoutMs: 1500 }).catch(() => undefined);
+    if (!served || served.notAfter.getTime() <= host.now().getTime()) return undefined;
     const members = await memberList(host, client);
     if (!members || members.length < 2) return undefined;
     const health = await clusterHealth(host, client);
