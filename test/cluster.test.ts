@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { servedCertificate } from '../lib/ops/renewal/served-cert.js';
 import { etcdMembers, Rig, RigNode, serialOf, startClusterRig } from './helpers/cluster-rig.js';
-import { cli, listing, show } from './helpers/renew.js';
+import { cli, listing, opensslVerifies, readCert, show } from './helpers/renew.js';
 
 interface Report {
   ok: boolean;
@@ -45,6 +45,23 @@ describe('the whole cluster: 3 control planes renewed one at a time behind hapro
 
   after(async () => {
     await rig?.stop();
+  });
+
+  it('the rig: CAs and sa key byte-identical on the three nodes; each node\'s leaves carry its own name and address and verify (openssl) against cp1\'s CA', async () => {
+    const shared = ['ca.crt', 'ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'sa.key', 'sa.pub'];
+    for (const file of shared) {
+      const bytes = rig.nodes.map((node) => readFileSync(join(node.pki, file), 'utf8'));
+      expect(new Set(bytes).size, file).to.equal(1);
+    }
+    for (const node of rig.nodes) {
+      expect((await opensslVerifies(join(rig.nodes[0]!.pki, 'ca.crt'), join(node.pki, 'apiserver.crt')))[0], node.name).to.equal(true);
+      expect((await opensslVerifies(join(rig.nodes[0]!.pki, 'etcd/ca.crt'), join(node.pki, 'etcd/peer.crt')))[0], node.name).to.equal(true);
+      const apiserver = readCert(join(node.pki, 'apiserver.crt'));
+      expect(apiserver.sans.ips, node.name).to.include(node.address);
+      expect(apiserver.sans.dns, node.name).to.include(node.name);
+      expect(readCert(join(node.pki, 'etcd/peer.crt')).sans.ips, node.name).to.include(node.address);
+      expect(readCert(join(node.pki, 'etcd/server.crt')).subjectText, node.name).to.equal(`CN=${node.name}`);
+    }
   });
 
   it('renew --all --restart static-pod on cp1, cp2, cp3 in turn: 0 failed requests through haproxy, every gate passes', async () => {
