@@ -2,7 +2,7 @@
 // openssl and cfssl loops, tar czf — on the same files, in one run.
 // Not a test: it prints a table (and JSON with --json).
 //
-//   scripts/bench [--quick] [--json] [--only reuse|newkeys|ecdsa|ecdsa1000|backup|renewal] [--backup-size MB]
+//   scripts/bench [--quick] [--json] [--only reuse|newkeys|ecdsa|ecdsa1000|backup|renewal|cluster] [--backup-size MB]
 //
 // Scenario 1: kubeadm's 10 leaf certs re-issued with their existing keys.
 // Scenario 2: the same 10 certs with new RSA-2048 keys.
