@@ -33,7 +33,7 @@ async function liveCluster(extraEnv: Record<string, string> = {}): Promise<Live>
   const [clientPort, peerPort, apiPort] = await distinctPorts(3);
   const clientUrl = `https://127.0.0.1:${clientPort}`;
   const peerUrl = `https://127.0.0.1:${peerPort}`;
-  pointManifestsAtEtcd(root, clientUrl);
+  pointManifestsAtEtcd(root, clientUrl, peerUrl);
   const pki = join(root, 'etc/kubernetes/pki');
   const fakes = writeFakes(root, extraEnv);
   fakes.realProcess(

@@ -2,7 +2,7 @@
 // openssl and cfssl loops, tar czf — on the same files, in one run.
 // Not a test: it prints a table (and JSON with --json).
 //
-//   scripts/bench [--quick] [--json] [--only reuse|newkeys|ecdsa|ecdsa1000|backup|renewal] [--backup-size MB]
+//   scripts/bench [--quick] [--json] [--only reuse|newkeys|ecdsa|ecdsa1000|backup|renewal|cluster] [--backup-size MB]
 //
 // Scenario 1: kubeadm's 10 leaf certs re-issued with their existing keys.
 // Scenario 2: the same 10 certs with new RSA-2048 keys.
@@ -12,6 +12,9 @@
 //             process, VmHWM) against tar czf.
 // Scenario 5: the whole kubeadm renewal of a real kubeadm 1.14 tree, ours as
 //             the CLI and in-process, against openssl and cfssl loops.
+// Scenario 6: the rolling renewal of a 3-node HA control plane on the test rig
+//             behind a real haproxy: failed client requests and wall time (no contenders:
+//             no other tool does this rollout; once per run).
 //
 // `--only ecdsa1000` is the child: it measures our 1000 certificates in this
 // process and reports total time and VmHWM (`--only ecdsa` runs scenario 3). The parent adds --ca-dir,
@@ -29,6 +32,7 @@ import { fmtMb, fmtMs, progress } from './format.js';
 import { scenarioKubeadm } from './kubeadm-set.js';
 import { prepareKubeadmSet } from './kubeadm-set-jobs.js';
 import { scenarioRenewal } from './renewal.js';
+import { ClusterResult, printCluster, scenarioCluster } from './cluster.js';
 import { printResult, printSummary } from './report.js';
 import { failed, type AnyScenarioResult } from './results.js';
 
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
     if (wanted('ecdsa')) results.push(await scenarioEcdsa(work, reps));
     if (wanted('backup')) results.push(await scenarioBackup(work, reps, backupMb));
     if (wanted('renewal')) results.push(await scenarioRenewal(work, reps));
+    const cluster: ClusterResult | undefined = wanted('cluster') ? await scenarioCluster() : undefined;
     const startupMs = measureStartup();
     info.loadAverageAtEnd = loadavg();
     const totalMs = performance.now() - started;
@@ -80,9 +85,11 @@ async function main(): Promise<void> {
     }
     console.log('');
     for (const result of results) printResult(result);
-    printSummary(results, totalMs, startupMs);
-    if (args.json) console.log(JSON.stringify({ reps, environment: info, totalMs, nodeStartupImportMs: startupMs, scenarios: results }, null, 2));
-    if (results.some(failed)) process.exitCode = 1;
+    if (cluster) printCluster(cluster);
+    if (results.length) printSummary(results, totalMs, startupMs);
+    if (cluster) console.log(`  6 cluster: 3 control planes rolled, ${cluster.requests} requests through haproxy, ${cluster.failedRequests} failed, ${fmtMs(cluster.wallMs)}  target 0 failed ${cluster.failedRequests === 0 ? 'PASS' : 'MISS'}`);
+    if (args.json) console.log(JSON.stringify({ reps, environment: info, totalMs, nodeStartupImportMs: startupMs, scenarios: results, cluster }, null, 2));
+    if (results.some(failed) || (cluster && (cluster.failedRequests > 0 || cluster.perNode.some((node) => node.exitCode !== 0)))) process.exitCode = 1;
   } finally {
     cleanup();
   }

@@ -11,6 +11,8 @@
 #    when the manifest is back, a new generation starts.
 #  - systemctl restart: kill + relaunch; is-active: "active" while it runs.
 #  - FAKE_STUCK=<component>: never comes back. FAKE_INACTIVE=<unit>: is-active says failed.
+#  - FAKE_NO_RELOAD=<component>: a restart that reports a new container but leaves the old
+#    process running (it keeps serving the certificate it loaded: the served-cert proof's case).
 me=$(basename "$0")
 echo "$me $*" >> "$FAKE_LOG"
 S="$FAKE_STATE"
@@ -32,12 +34,12 @@ start_real() {
   bash "$S/$1.cmd" >> "$S/$1.log" 2>&1 < /dev/null &
   echo $! > "$S/$1.pid"
 }
-down() { stop_real "$1"; touch "$S/$1.down"; }
+down() { [ "$FAKE_NO_RELOAD" = "$1" ] || stop_real "$1"; touch "$S/$1.down"; }
 up() {
   [ "$FAKE_STUCK" = "$1" ] && return 0
   rm -f "$S/$1.down"
   echo $(( $(gen "$1") + 1 )) > "$S/$1.gen"
-  start_real "$1"
+  alive "$1" || start_real "$1"
 }
 restart() { echo "event restart $1" >> "$FAKE_LOG"; down "$1"; up "$1"; }
 running_id() {

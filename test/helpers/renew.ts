@@ -117,13 +117,22 @@ export async function sandboxRoot(options: Partial<SandboxOptions> = {}): Promis
   return root;
 }
 
-/** Point the manifests at a test etcd: etcd's client URLs and the apiserver's --etcd-servers. */
-export function pointManifestsAtEtcd(root: string, clientUrl: string): void {
+/**
+ * Point the manifests at a test etcd: etcd's client URLs and the apiserver's --etcd-servers, and with
+ * peerUrl its peer URLs too (the served-cert proof connects to every URL etcd's manifest says it listens on).
+ */
+export function pointManifestsAtEtcd(root: string, clientUrl: string, peerUrl?: string): void {
   const etcdYaml = join(root, 'etc/kubernetes/manifests/etcd.yaml');
   const apiYaml = join(root, 'etc/kubernetes/manifests/kube-apiserver.yaml');
-  const etcdText = readFileSync(etcdYaml, 'utf8')
+  let etcdText = readFileSync(etcdYaml, 'utf8')
     .replace(/--listen-client-urls=\S+/, `--listen-client-urls=${clientUrl}`)
     .replace(/--advertise-client-urls=\S+/, `--advertise-client-urls=${clientUrl}`);
+  if (peerUrl) {
+    etcdText = etcdText
+      .replace(/--listen-peer-urls=\S+/, `--listen-peer-urls=${peerUrl}`)
+      .replace(/--initial-advertise-peer-urls=\S+/, `--initial-advertise-peer-urls=${peerUrl}`)
+      .replace(/--initial-cluster=([^=\s]+)=\S+/, `--initial-cluster=$1=${peerUrl}`);
+  }
   const apiText = readFileSync(apiYaml, 'utf8').replace(/--etcd-servers=\S+/, `--etcd-servers=${clientUrl}`);
   expect(etcdText).to.include(`--listen-client-urls=${clientUrl}`);
   expect(apiText).to.include(`--etcd-servers=${clientUrl}`);

@@ -65,7 +65,9 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
   }
   if (report.steps.length) {
     data(bold('\nRestart and health'));
-    data(table(['COMPONENT', 'RESTART', 'HEALTH'], report.steps.map((step) => [step.component, `${step.restart.ok ? 'ok' : 'FAILED'} (${(step.restart.elapsedMs / 1000).toFixed(1)}s) ${step.restart.detail}`, step.health ? `${step.health.ok ? 'ok' : 'FAILED'} ${step.health.detail}` : '-'])));
+    data(table(['COMPONENT', 'RESTART', 'HEALTH'], report.steps.map((step) => [step.component, `${step.restart.ok ? 'ok' : 'FAILED'} (${(step.restart.elapsedMs / 1000).toFixed(1)}s) ${step.restart.detail}`, step.health ? `${step.health.ok ? (step.health.pending ? 'ok, PENDING' : 'ok') : 'FAILED'} ${step.health.detail}` : '-'])));
+    // A gate that passed without a whole cluster (etcd's first member): say what waits, and what to do next.
+    for (const step of report.steps.filter((entry) => entry.health?.pending)) say(`not whole yet: ${step.component}: ${step.health!.pending}`);
   }
   say(`\nbackup: ${report.backup}`);
   say(report.ok ? `run: ${report.runId}   undo: rescue-kit rollback --root ${root} --run ${report.runId}` : `run: ${report.runId}`);

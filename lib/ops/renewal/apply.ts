@@ -15,7 +15,8 @@ import { BACKUP_PATHS } from '../archive/backup-manifest.js';
 import { captureEtcd, EtcdCapture } from '../archive/etcd-capture.js';
 import { assertSpaceFor, EntryToWrite, fsyncDirectory, prepareWrites, writeError } from '../../host/fs.js';
 import { commandName, journalEntries, planEntries, recordAudit } from '../audit/entries.js';
-import { checkHealth, HealthResult } from './health.js';
+import { checkHealth, GateContext, HealthResult } from './health.js';
+import { restartWouldLoseQuorum } from './etcd-cluster.js';
 import { acquireLock, BEFORE_ANY_CHANGE, closeUnchangedRun, removeRunTemps, BeforeState, Journal, JournalStep, openRun, refuseIfBusyOrInterrupted, Run, runIdFor, RUNS_DIR } from './journal.js';
 import { readManifests } from '../inventory/manifests.js';
 import { Component, currentFingerprint, RenewPlan } from './renew-plan.js';
@@ -192,6 +193,14 @@ export async function applyRenewPlan(host: Host, plan: RenewPlan, options: Apply
       hint: detected !== options.restart ? `this host looks like --restart ${detected}${detected === 'none' ? ' (then restart the components yourself)' : ''}` : 'fix the runtime first, or pass --restart none and restart the components yourself',
     });
   }
+  if (options.restart !== 'none' && plan.restart.includes('etcd')) {
+    const quorum = await restartWouldLoseQuorum(host, readManifests(host));
+    if (quorum) {
+      throw new RescueError('PRECONDITION', `${quorum}; nothing was changed`, {
+        hint: 'bring the other members back first (or remove a dead one: etcdctl member remove ID), then renew this node; one control-plane node at a time',
+      });
+    }
+  }
   const unlock = acquireLock(host);
   const report: ApplyReport = { runId: '', backup: '', steps: [], ok: false, rolledBack: false, rollbackProblems: [], elapsedMs: 0 };
   let run: Run | undefined;
@@ -288,6 +297,8 @@ export async function restartInOrder(host: Host, run: Run, components: Component
   run.save();
   const cluster = readManifests(host);
   const timing = { timeoutMs: options.timeoutMs, pollMs: options.pollMs ?? 1000 };
+  // etcd's gate tells the apiserver's whether quorum can exist yet (all peer certs expired: see etcd-cluster.ts).
+  const gates: GateContext = {};
   for (const component of components) {
     options.log(`restarting ${component} (${options.restart})`);
     const restart = await restartComponent(host, options.restart, component, {
@@ -300,12 +311,13 @@ export async function restartInOrder(host: Host, run: Run, components: Component
     journal.restarted.push(component);
     run.save();
     failpoint(`restarted:${component}`);
-    const health = restart.ok ? await checkHealth(host, cluster, component, { ...timing, apiserverUrl: options.apiserverUrl }) : undefined;
+    const health = restart.ok ? await checkHealth(host, cluster, component, { ...timing, apiserverUrl: options.apiserverUrl }, gates) : undefined;
     report.steps.push({ component, restart, health });
     if (!restart.ok || (health && !health.ok)) {
       throw new RescueError('FAILED_ROLLED_BACK', `${component}: ${!restart.ok ? restart.detail : health!.detail}`);
     }
     options.log(`${component}: ${restart.detail}${health ? `; ${health.detail}` : ''}`);
+    if (health?.pending) options.log(`${component}: passed, not whole yet: ${health.pending}`);
   }
 }
 

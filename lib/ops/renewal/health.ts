@@ -1,11 +1,15 @@
 // Health after a restart, checked with the renewed credentials themselves:
-// etcd `endpoint health` over TLS with the healthcheck client cert, and the
-// apiserver's /livez with admin.conf's client cert, trusting only ca.crt.
+// etcd through the cluster gate (served-cert proof on every client and peer
+// URL, quorum, every member healthy: ./etcd-cluster.ts), the apiserver's /livez
+// with admin.conf's client cert trusting only ca.crt, and for every restarted
+// component with a TLS port the served-cert proof (./served-cert.ts).
 import { request } from 'node:https';
 import { caSpec, kubeconfigSpec } from '../../catalogue/kubeadm.js';
 import type { Host } from '../../host/host.js';
 import { parseCertificate } from '../../pki/certificate.js';
-import { etcdClient, etcdHealthy } from './etcd.js';
+import { etcdClient } from './etcd.js';
+import { etcdClusterGate } from './etcd-cluster.js';
+import { ClientCredentials, proveServedCertificates, servingEndpoints } from './served-cert.js';
 import { readKubeconfig } from '../inventory/kubeconfig.js';
 import { ClusterFromManifests } from '../inventory/manifests.js';
 import type { Component } from './renew-plan.js';
@@ -14,6 +18,13 @@ import { pollUntil } from './poll.js';
 export interface HealthResult {
   ok: boolean;
   detail: string;
+  /** Passed, but the cluster is not whole yet: what waits for which other node (see etcd-cluster.ts). */
+  pending?: string;
+}
+
+/** What the gates of one run learn from each other: etcd's first-member state relaxes the apiserver's /livez. */
+export interface GateContext {
+  etcdWithoutQuorum?: string;
 }
 
 export interface HealthOptions {
@@ -31,16 +42,25 @@ export function apiserverUrl(cluster: ClusterFromManifests): string {
   return `https://${address.includes(':') ? `[${address}]` : address}:${flags?.get('secure-port') ?? '6443'}`;
 }
 
-async function etcdHealth(host: Host, cluster: ClusterFromManifests): Promise<HealthResult> {
+async function etcdHealth(host: Host, cluster: ClusterFromManifests, context: GateContext): Promise<HealthResult> {
   const client = await etcdClient(host, cluster);
   if (!client) return { ok: false, detail: 'no valid etcd client certificate to check with' };
   try {
-    const result = await etcdHealthy(host, client);
-    const text = `${result.stdout}${result.stderr}`.trim().split('\n').pop() ?? '';
-    return { ok: result.exitCode === 0, detail: `etcdctl endpoint health: ${text}` };
+    const gate = await etcdClusterGate(host, cluster, client);
+    context.etcdWithoutQuorum = gate.ok && !gate.quorum ? gate.pending : undefined;
+    return { ok: gate.ok, detail: gate.detail, pending: gate.pending };
   } finally {
     client.dispose();
   }
+}
+
+/** admin.conf's embedded client cert and key (the apiserver demands a client cert even for the TLS proof). */
+function adminCredentials(host: Host): ClientCredentials | undefined {
+  const admin = host.read('/etc/kubernetes/admin.conf')?.toString();
+  if (!admin) return undefined;
+  const user = readKubeconfig(admin, host.real('/etc/kubernetes/admin.conf')).currentUser;
+  if (!user?.certData || !user.keyData) return undefined;
+  return { cert: Buffer.from(user.certData, 'base64'), key: Buffer.from(user.keyData, 'base64') };
 }
 
 /** GET /livez (falling back to /healthz on 404) with admin.conf's client cert, trusting only the cluster CA. */
@@ -81,9 +101,29 @@ async function apiserverHealth(host: Host, url: string): Promise<HealthResult> {
   }
 }
 
+/**
+ * The apiserver: served-cert proof on its secure port, then /livez. When etcd was left in its first-member
+ * state by this run (no quorum until another node is renewed), /livez cannot pass: the proof is the gate,
+ * and the result says /livez waits for etcd's quorum.
+ */
+async function apiserverGate(host: Host, cluster: ClusterFromManifests, options: HealthOptions, context: GateContext): Promise<HealthResult> {
+  const proof = await proveServedCertificates(host, servingEndpoints(cluster, 'kube-apiserver', options.apiserverUrl), adminCredentials(host));
+  if (!proof.ok) return proof;
+  if (context.etcdWithoutQuorum) return { ok: true, detail: `${proof.detail}; /livez not required: etcd has no quorum yet`, pending: `kube-apiserver becomes live when etcd has quorum (${context.etcdWithoutQuorum})` };
+  const live = await apiserverHealth(host, options.apiserverUrl ?? apiserverUrl(cluster));
+  return live.ok ? { ok: true, detail: `${proof.detail}; ${live.detail}` } : live;
+}
+
+/** Served-cert proof alone, for the components whose only check is the certificate on their port. */
+async function servedOnly(host: Host, cluster: ClusterFromManifests, component: Component): Promise<HealthResult | undefined> {
+  const endpoints = servingEndpoints(cluster, component);
+  return endpoints.length ? proveServedCertificates(host, endpoints) : undefined;
+}
+
 /** The health check for one component (components without a TLS check report what restart saw). */
-export async function checkHealth(host: Host, cluster: ClusterFromManifests, component: Component, options: HealthOptions): Promise<HealthResult | undefined> {
-  if (component === 'etcd') return retry(() => etcdHealth(host, cluster), options);
-  if (component === 'kube-apiserver') return retry(() => apiserverHealth(host, options.apiserverUrl ?? apiserverUrl(cluster)), options);
-  return undefined;
+export async function checkHealth(host: Host, cluster: ClusterFromManifests, component: Component, options: HealthOptions, context: GateContext = {}): Promise<HealthResult | undefined> {
+  if (component === 'etcd') return retry(() => etcdHealth(host, cluster, context), options);
+  if (component === 'kube-apiserver') return retry(() => apiserverGate(host, cluster, options, context), options);
+  if (!servingEndpoints(cluster, component).length) return undefined;
+  return retry(async () => (await servedOnly(host, cluster, component))!, options);
 }

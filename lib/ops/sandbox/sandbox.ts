@@ -34,6 +34,31 @@ export const SANDBOX_FACTS: ClusterFacts = {
 };
 
 export async function buildSandboxTree(options: SandboxOptions): Promise<TreeFile[]> {
+  return (await buildNodeTree(options)).files;
+}
+
+/** What the control-plane nodes of one cluster share: the three CAs and the service-account key. */
+export interface SharedAuthorities {
+  cas: Map<string, Signer>;
+  saKey: KeyObject;
+}
+
+/**
+ * The trees of an HA control plane: one per node, sharing the CAs and the service-account key (as
+ * `kubeadm join --control-plane` copies them), each with its own leaves for its name and address.
+ */
+export async function buildSandboxCluster(options: SandboxOptions, nodes: { nodeName: string; advertiseAddress: string }[]): Promise<TreeFile[][]> {
+  const trees: TreeFile[][] = [];
+  let shared: SharedAuthorities | undefined;
+  for (const node of nodes) {
+    const built = await buildNodeTree({ ...options, facts: { ...options.facts, ...node } }, shared);
+    shared = built.shared;
+    trees.push(built.files);
+  }
+  return trees;
+}
+
+async function buildNodeTree(options: SandboxOptions, shared?: SharedAuthorities): Promise<{ files: TreeFile[]; shared: SharedAuthorities }> {
   const facts = { ...SANDBOX_FACTS, ...options.facts };
   const minor = options.minor ?? 28;
   const keySpec = options.key ?? { algo: 'rsa', size: 2048 };
@@ -50,9 +75,14 @@ export async function buildSandboxTree(options: SandboxOptions): Promise<TreeFil
   );
   const nextKey = () => keys.shift()!;
 
-  const cas = new Map<string, Signer>();
+  const cas = shared?.cas ?? new Map<string, Signer>();
   for (const ca of CERTIFICATE_AUTHORITIES) {
     const key = nextKey();
+    if (shared) {
+      const { certificate, key: caKey } = cas.get(ca.name)!;
+      files.push(certFile(`${pki}/${ca.baseName}.crt`, certificate), keyFile(`${pki}/${ca.baseName}.key`, caKey));
+      continue;
+    }
     const { certificate } = issueCertificate({
       template: { subject: { CN: ca.commonName }, sans: classifyHosts([ca.commonName]), usages: parseUsages(['digital signature', 'key encipherment', 'cert sign']), isCA: true, durationMs: 10 * 365 * DAY },
       subjectKey: key,
@@ -94,9 +124,9 @@ export async function buildSandboxTree(options: SandboxOptions): Promise<TreeFil
     }
   }
 
-  const saKey = nextKey();
+  const saKey = shared?.saKey ?? nextKey();
   files.push(keyFile(`${pki}/${SERVICE_ACCOUNT_KEY.privateKey}`, saKey));
   files.push({ path: `${pki}/${SERVICE_ACCOUNT_KEY.publicKey}`, data: publicKeyOf(saKey).export({ type: 'spki', format: 'pem' }).toString(), mode: 0o644 });
   for (const [name, text] of Object.entries(manifestsFor(facts, minor))) files.push({ path: `etc/kubernetes/manifests/${name}`, data: text, mode: 0o600 });
-  return files;
+  return { files, shared: { cas, saKey } };
 }
