@@ -50,6 +50,8 @@ export interface Inventory {
   authorities: InventoryItem[];
   items: InventoryItem[];
   cluster: ClusterFromManifests;
+  /** kubeadm layout only: a worker holds kubelet.conf and the cluster CA cert, and none of the control plane's files. */
+  node?: 'control-plane' | 'worker';
 }
 
 export interface DiscoverOptions {
@@ -107,7 +109,8 @@ export function discover(host: Host, options: DiscoverOptions = {}): Inventory {
   if (options.path) return found(host, options.path, { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) });
   const k0s = K0S_PKI_DIRS.find((dir) => host.list(dir).length > 0);
   if (!host.lstat(PKI_DIR) && k0s) return found(host, k0s, { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) });
-  return found(host, KUBERNETES_DIR, { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) });
+  const node = looksLikeWorker(host) ? 'worker' : 'control-plane';
+  return found(host, KUBERNETES_DIR, { layout: 'kubeadm', root: host.root, cluster, node, ...discoverKubeadm(host, cluster, node) });
 }
 
 /**
@@ -140,18 +143,32 @@ function found(host: Host, where: string, inventory: Inventory): Inventory {
   });
 }
 
-function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
-  const authorities: InventoryItem[] = CERTIFICATE_AUTHORITIES.map((ca) => ({
+/**
+ * A kubeadm worker (kubeadm join without --control-plane): kubelet.conf, and no apiserver cert, admin.conf,
+ * static pod manifest or CA key. Its control-plane files are not "missing": they were never there.
+ */
+function looksLikeWorker(host: Host): boolean {
+  if (!host.lstat(`${KUBERNETES_DIR}/kubelet.conf`)) return false;
+  const controlPlane = [`${PKI_DIR}/apiserver.crt`, `${PKI_DIR}/ca.key`, `${KUBERNETES_DIR}/admin.conf`, `${KUBERNETES_DIR}/super-admin.conf`].some((path) => host.lstat(path));
+  return !controlPlane && !host.list(`${KUBERNETES_DIR}/manifests`).some((name) => name.endsWith('.yaml'));
+}
+
+function discoverKubeadm(host: Host, cluster: ClusterFromManifests, node: 'control-plane' | 'worker') {
+  const worker = node === 'worker';
+  // On a worker only the cluster CA's cert and kubelet.conf are expected; anything else of the catalogue found there is still checked.
+  const expectedOnWorker = (name: string) => name === 'ca' || name === 'kubelet.conf';
+  const present = (item: InventoryItem) => !worker || item.expected || item.certificate !== undefined;
+  const authorities: InventoryItem[] = CERTIFICATE_AUTHORITIES.map((ca): InventoryItem => ({
     name: ca.name,
     kind: 'ca',
-    expected: true,
+    expected: !worker || expectedOnWorker(ca.name),
     certificate: readCertificateAt(host, `${PKI_DIR}/${ca.baseName}.crt`),
     key: readKeyAt(host, `${PKI_DIR}/${ca.baseName}.key`),
   }));
-  const items: InventoryItem[] = LEAF_CERTIFICATES.map((leaf) => ({
+  const items: InventoryItem[] = LEAF_CERTIFICATES.map((leaf): InventoryItem => ({
     name: leaf.name,
     kind: 'certificate',
-    expected: true,
+    expected: !worker,
     caName: leaf.ca,
     certificate: readCertificateAt(host, `${PKI_DIR}/${leaf.baseName}.crt`),
     key: readKeyAt(host, `${PKI_DIR}/${leaf.baseName}.key`),
@@ -161,7 +178,7 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
     // lstat, not read: a kubeconfig that is there but unreadable (a directory, a dangling link) is reported, not skipped.
     const present = host.lstat(hostPath) !== undefined;
     // super-admin.conf exists from 1.29: only missing when the cluster is that new.
-    const expected = spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor);
+    const expected = (!worker || expectedOnWorker(spec.name)) && (spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor));
     if (!present && !expected) continue;
     items.push({ name: spec.name, kind: 'kubeconfig', expected, caName: 'ca', ...kubeconfigCredentials(host, hostPath) });
   }
@@ -172,7 +189,7 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
   const kubeletFiles = pemFilesUnder(host, KUBELET_PKI_DIR).filter((path) => /\/(kubelet\.crt|kubelet-client-current\.pem)$/.test(path));
   const extras = [...pemFilesUnder(host, PKI_DIR), ...kubeletFiles].filter((path) => !known.has(path));
   const scanned = classifyScanned(host, extras, authorities);
-  return { authorities: [...authorities, ...scanned.authorities], items: [...items, ...scanned.items] };
+  return { authorities: [...authorities.filter(present), ...scanned.authorities], items: [...items.filter(present), ...scanned.items] };
 }
 
 function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem, 'certificate' | 'key' | 'kubeconfigUser'> {
