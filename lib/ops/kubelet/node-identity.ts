@@ -32,7 +32,9 @@ export function nodeNameOfSubject(subject: NameAttribute[], subjectText: string,
   if (common.length !== 1 || !common[0]!.startsWith(NODE_USER_PREFIX)) throw refuse(`the CN is not system:node:NAME`);
   if (groups.length !== 1 || groups[0] !== NODES_GROUP) throw refuse(`the organisation must be exactly ${NODES_GROUP}${groups.includes('system:masters') ? ', and system:masters is never granted to a node' : ''}`);
   if (others.length) throw refuse(`unexpected subject fields ${others.map((attribute) => attribute.type).join(', ')}`);
-  return assertNodeName(common[0]!.slice(NODE_USER_PREFIX.length), where);
+  const name = common[0]!.slice(NODE_USER_PREFIX.length);
+  if (name.length > 253 || !NODE_NAME.test(name)) throw refuse(`"${name}" is not a node name`);
+  return name;
 }
 
 /** A kubelet client CSR: a node identity and no SANs (a client cert names no hosts). */
