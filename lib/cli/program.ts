@@ -14,7 +14,7 @@ const beyondCaOption = () => new Option('--beyond-ca <policy>', 'a cert that wou
 function applyOptions(command: Command, restartHelp = 'how to restart components'): Command {
   return command
     .option('--root <dir>', 'treat DIR as /', '/')
-    .addOption(new Option('--restart <mode>', restartHelp).choices(RESTART_CHOICES).default('none'))
+    .addOption(new Option('--restart <mode>', `${restartHelp} (auto: what fits this host, e.g. for the fleet playbook)`).choices([...RESTART_CHOICES, 'auto']).default('none'))
     .option('--timeout <duration>', 'per component: restart and health wait', '120s')
     .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
     .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
