@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { execa } from 'execa';
 import { parseCertificate } from '../lib/pki/certificate.js';
+import { version } from '../lib/cli/version.js';
 import { repoRoot, tempDir } from './helpers/env.js';
 import { apiserverStandIn, caOf, controlPlanes, worker } from './helpers/fleet.js';
 import { cli, listing, show, writeFakes } from './helpers/renew.js';
@@ -47,9 +48,9 @@ function ansibleEnv(dir: string): Record<string, string> {
   };
 }
 
-async function playbook(fleet: Fleet, extra: string[] = []) {
+async function playbook(fleet: Fleet, extra: string[] = [], source = ['-e', `rescue_kit_home=${repoRoot}`]) {
   const started = Date.now();
-  const result = await execa('ansible-playbook', ['-i', fleet.inventory, join(ANSIBLE, 'rescue.yml'), '-e', `rescue_kit_home=${repoRoot}`, '-e', `rescue_kit_report=${fleet.report}`, '-e', `rescue_kit_remote_dir=${join(fleet.dir, 'remote')}`, ...extra], {
+  const result = await execa('ansible-playbook', ['-i', fleet.inventory, join(ANSIBLE, 'rescue.yml'), ...source, '-e', `rescue_kit_report=${fleet.report}`, '-e', `rescue_kit_remote_dir=${join(fleet.dir, 'remote')}`, ...extra], {
     reject: false,
     env: ansibleEnv(fleet.dir),
     extendEnv: false,
@@ -186,6 +187,34 @@ describe('the fleet through Ansible (ansible-playbook, local hosts, copied trees
       await expectKubeletRenewed(workerRoots['worker-4']!.root, 'worker-4');
     } finally {
       await stop.stop();
+    }
+  });
+
+  it('with rescue_kit_bundle: the offline bundle is copied, verified (signature required) and used on every node', async () => {
+    const out = tempDir('rk-fleet-dist-');
+    const build = await execa(join(repoRoot, 'scripts', 'build-bundle'), ['--arch', 'x64', '--out', out], { cwd: repoRoot, reject: false, all: true });
+    expect(build.exitCode, String(build.all)).to.equal(0);
+    const tarball = join(out, `rescue-kit-${version()}-linux-x64.tar.gz`);
+    const [cp] = await controlPlanes(1);
+    const stand = await apiserverStandIn(caOf(cp!));
+    try {
+      const root = await worker(caOf(cp!), 'worker-1', `https://127.0.0.1:${stand.port}`);
+      const dir = tempDir('rk-fleet-bundle-');
+      const fleet: Fleet = { dir, report: join(dir, 'report.json'), inventory: writeInventory(dir, { 'cp-1': cp! }, { 'worker-1': { root, env: writeFakes(root).env } }), roots: {} };
+      const run = await playbook(fleet, [], ['-e', `rescue_kit_bundle=${tarball}`, '-e', `rescue_kit_allowed_signers=${join(out, 'allowed_signers')}`]);
+      expect(run.exitCode, run.output.slice(-6000)).to.equal(0);
+      expect(run.output).to.match(/TASK \[rescue_kit : Verify the bundle/);
+      expect(readReport(fleet.report).summary).to.deep.equal({ renewed: 2 });
+      await expectKubeletRenewed(root, 'worker-1');
+      // A bundle signed by someone else is refused on the node before anything runs.
+      const strangers = join(dir, 'other_signers');
+      writeFileSync(strangers, readFileSync(join(out, 'allowed_signers'), 'utf8').replace(/ssh-ed25519 \S+/, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvWUWyQZ9aRSPoTTnUDwE+cuqlVR7oT+9H2E6A3ebNn'));
+      const refused = await playbook(fleet, [], ['-e', `rescue_kit_bundle=${tarball}`, '-e', `rescue_kit_allowed_signers=${strangers}`]);
+      expect(refused.exitCode).to.not.equal(0);
+      expect(refused.output).to.match(/Verify the bundle[\s\S]*FAILED/);
+      expect(readReport(fleet.report).nodes.map((node) => node.failed?.step)).to.include('pre-flight');
+    } finally {
+      await stand.stop();
     }
   });
 });
