@@ -112,6 +112,13 @@ describe('the fleet through Ansible (ansible-playbook, local hosts, copied trees
     expect(result.exitCode, String(result.all)).to.equal(0);
   });
 
+  it('rescue.yml and the role pass ansible-lint (Debian\'s, --offline, production profile)', async () => {
+    const dir = tempDir('rk-ansible-lint-');
+    const result = await execa('ansible-lint', ['--offline', '--nocolor', '-p', 'rescue.yml'], { cwd: ANSIBLE, reject: false, all: true, env: { ...ansibleEnv(dir), NO_COLOR: '1' }, extendEnv: false, timeout: 300_000 });
+    expect(result.exitCode, String(result.all)).to.equal(0);
+    expect(String(result.all)).to.match(/Passed with production profile: 0 failure/);
+  });
+
   it('renews 2 control planes one at a time and 4 workers in batches of 2 (CSR flow, kubelet restarted, apiserver accepts); the fleet report validates', async () => {
     const cps = await controlPlanes(2);
     server = await apiserverStandIn(caOf(cps[0]!));
@@ -142,7 +149,7 @@ describe('the fleet through Ansible (ansible-playbook, local hosts, copied trees
       expect(fakes[name]!.restarts(), `${name}: the kubelet restarted once`).to.deep.equal(['kubelet']);
     }
     // The play's order: both control planes, one at a time, before any worker; workers two by two.
-    const order = [...run.output.matchAll(/^TASK \[rescue_kit : (rescue-kit renew --all|rescue-kit kubelet install)[^\]]*\]/gm)].map((match) => match[1]);
+    const order = [...run.output.matchAll(/^TASK \[rescue_kit : Run (rescue-kit renew --all|rescue-kit kubelet install)[^\]]*\]/gm)].map((match) => match[1]);
     expect(order).to.deep.equal(['rescue-kit renew --all', 'rescue-kit renew --all', 'rescue-kit kubelet install', 'rescue-kit kubelet install']);
     const workers = report.nodes.filter((node) => node.name.startsWith('worker-'));
     const perWorker = workers.reduce((sum, node) => sum + node.durationSeconds!, 0) / workers.length;
