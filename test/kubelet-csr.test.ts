@@ -193,6 +193,21 @@ describe('kubelet csr / sign / install / issue (worker certs, keys stay on the w
     expect((await cli(['check', '--root', root])).exitCode).to.equal(0);
   });
 
+  it('csr: the node name from kubelet.conf, or --node-name (checked); a tree without kubelet.conf is refused, nothing written', async () => {
+    const root = await worker(caOf(cp), 'worker-10', url);
+    const named = await cli(['kubelet', 'csr', '--root', root, '--node-name', 'renamed-node']);
+    expect(named.exitCode, show(named)).to.equal(0);
+    const req = await execa('openssl', ['req', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: named.stdout, reject: false, all: true });
+    expect(String(req.all)).to.match(/CN=system:node:renamed-node,O=system:nodes/);
+    const bad = await cli(['kubelet', 'csr', '--root', root, '--node-name', 'Bad_Name']);
+    expect(bad.exitCode).to.equal(2);
+    const bare = tempDir('rk-no-conf-');
+    const missing = await cli(['kubelet', 'csr', '--root', bare]);
+    expect(missing.exitCode, show(missing)).to.equal(3);
+    expect(missing.stderr).to.match(/kubelet\.conf is not on this host/);
+    expect(readdirSync(bare), 'no key made for a tree that is not a node').to.deep.equal([]);
+  });
+
   it('break-glass issue: cert + key per node (0600), verified against ca.crt, and it says loudly that keys travel', async () => {
     const out = join(tempDir('rk-glass-'), 'out');
     const run = await cli(['kubelet', 'issue', '--nodes', 'worker-a,worker-b', '--out', out, '--root', cp, '--yes']);
