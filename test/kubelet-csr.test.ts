@@ -8,7 +8,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseCertificate } from '../lib/pki/certificate.js';
-import { tempDir } from './helpers/env.js';
+import { cliPath, tempDir } from './helpers/env.js';
 import { apiserverStandIn, caOf, controlPlanes, worker } from './helpers/fleet.js';
 import { cli, listing, show } from './helpers/renew.js';
 import type { SServer } from './helpers/tls.js';
@@ -117,6 +117,17 @@ describe('kubelet csr / sign / install / issue (worker certs, keys stay on the w
       expect(existsSync(join(dir, 'worker-2.pem')), 'the good request of the batch is not signed either').to.equal(false);
       expect(readdirSync(dir).filter((name) => name.endsWith('.pem'))).to.deep.equal([]);
     }
+    // The playbook's way: a batch as JSON on stdin, certs back on stdout; the same refusals, all or nothing.
+    const batch = (entries: Record<string, string>) => execa('node', [cliPath, 'kubelet', 'sign', '--batch-json', '-', '--root', cp], { input: JSON.stringify(entries), reject: false, env: { NO_COLOR: '1' } });
+    const ok = await batch({ 'host-a': readFileSync(good, 'utf8') });
+    expect(ok.exitCode, ok.stderr).to.equal(0);
+    const certs = JSON.parse(ok.stdout);
+    expect(certs['host-a'].node).to.equal('worker-2');
+    expect(parseCertificate(certs['host-a'].certificate).subjectText).to.equal('O=system:nodes, CN=system:node:worker-2');
+    const mixed = await batch({ 'host-a': readFileSync(good, 'utf8'), 'host-b': readFileSync(cases[0]![0], 'utf8') });
+    expect(mixed.exitCode).to.equal(4);
+    expect(mixed.stdout, 'no cert for the good one either').to.equal('');
+    expect(mixed.stderr).to.match(/host-b: refused/);
     const twice = await cli(['kubelet', 'sign', good, good, '--root', cp, '--out-dir', dir]);
     expect(twice.exitCode).to.equal(4);
     expect(twice.stderr).to.match(/a second request for node worker-2/);

@@ -233,7 +233,8 @@ export function buildProgram(): Command {
   kubelet
     .command('sign')
     .description('on a control plane: sign workers\' CSRs with the cluster CA; node identities only (never system:masters), client auth; writes NAME.pem per CSR')
-    .argument('<csr...>', 'CSR files made by kubelet csr')
+    .argument('[csr...]', 'CSR files made by kubelet csr')
+    .option('--batch-json <file>', 'instead of files: {"ID": "<CSR PEM>", ...} from FILE or - (stdin); prints {"ID": {node, certificate, serial, notAfter}} and writes nothing')
     .option('--root <dir>', 'treat DIR as / (the CA is its etc/kubernetes/pki/ca.crt + ca.key)', '/')
     .option('--ca <file>', 'CA certificate (default: pki/ca.crt under --root)')
     .option('--ca-key <file>', 'CA key (default: pki/ca.key under --root)')

@@ -46,10 +46,35 @@ function clusterSigner(options: SignerOptions) {
   return loadSigner(options.ca ?? host.real(`${PKI_DIR}/ca.crt`), options.caKey ?? host.real(`${PKI_DIR}/ca.key`));
 }
 
-export async function kubeletSign(files: string[], options: SignerOptions & { outDir?: string; json?: boolean }): Promise<void> {
-  const requests = files.map((file) => ({ source: file, csr: withFile(file, () => parseCsr(readText(file, 'certificate request'))) }));
+/** --batch-json: {"ID": "<CSR PEM>", ...} from a file or stdin (the fleet playbook passes a batch this way). */
+async function batchRequests(from: string): Promise<{ source: string; csr: ReturnType<typeof parseCsr> }[]> {
+  const text = from === '-' ? await new Promise<string>((resolve, reject) => {
+    let data = '';
+    process.stdin.setEncoding('utf8').on('data', (chunk) => (data += chunk)).on('end', () => resolve(data)).on('error', reject);
+  }) : readText(from, 'batch of CSRs');
+  let batch: unknown;
+  try {
+    batch = JSON.parse(text);
+  } catch (error) {
+    throw new RescueError('INVALID_JSON', `--batch-json ${from}: not JSON (${(error as Error).message})`, { hint: 'give {"ID": "-----BEGIN CERTIFICATE REQUEST-----...", ...}' });
+  }
+  if (!batch || typeof batch !== 'object' || Array.isArray(batch) || Object.values(batch).some((value) => typeof value !== 'string')) {
+    throw new RescueError('INVALID_JSON', `--batch-json ${from}: expected an object of ID -> CSR PEM`, { hint: 'give {"ID": "-----BEGIN CERTIFICATE REQUEST-----...", ...}' });
+  }
+  return Object.entries(batch as Record<string, string>).map(([id, pem]) => ({ source: id, csr: withFile(id, () => parseCsr(pem)) }));
+}
+
+export async function kubeletSign(files: string[], options: SignerOptions & { outDir?: string; json?: boolean; batchJson?: string }): Promise<void> {
+  if (options.batchJson ? files.length > 0 : files.length === 0) throw new RescueError('USAGE', 'give CSR files, or --batch-json FILE|- (not both)');
+  const requests = options.batchJson ? await batchRequests(options.batchJson) : files.map((file) => ({ source: file, csr: withFile(file, () => parseCsr(readText(file, 'certificate request'))) }));
   const issuer = clusterSigner(options);
   const signed = signNodeRequests(requests, issuer, { durationMs: parseDuration(options.validity, '--validity'), now: new Date(), beyondCa: options.beyondCa });
+  if (options.batchJson) {
+    // Certificates are public: they go back on stdout, ID -> cert, and nothing is written on this host.
+    signed.flatMap((entry) => entry.warnings.map((warning) => `${entry.nodeName}: ${warning}`)).forEach(warn);
+    printJson(Object.fromEntries(signed.map((entry) => [entry.source, { node: entry.nodeName, certificate: entry.certificate.pem, serial: entry.certificate.serialHex, notAfter: entry.certificate.notAfter.toISOString() }])));
+    return say(`signed ${signed.length} kubelet client certs (client auth, no SANs) with ${issuer.certificate.subjectText}`);
+  }
   const outputs = signed.map((entry) => ({ ...entry, out: join(options.outDir ?? dirname(entry.source), `${entry.nodeName}.pem`) }));
   // All or nothing: every request was checked above, and every cert lands or none does.
   writeFilesAtomically(outputs.map((entry) => ({ path: entry.out, data: entry.certificate.pem, mode: PUBLIC_MODE })), { overwrite: true });
