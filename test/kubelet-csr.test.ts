@@ -18,7 +18,7 @@ const PENDING = `${PKI}/rescue-kit-pending.key`;
 const KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----\n?/;
 /** The worker's own files, without rescue-kit's backups and journals. */
 const workerListing = (root: string) => listing(root, ['etc/kubernetes', PKI]);
-const install = (root: string, cert: string, ...extra: string[]) => cli(['kubelet', 'install', cert, '--root', root, '--restart', 'none', '--yes', '--timeout', '10s', ...extra]);
+const install = (root: string, cert: string, ...extra: string[]) => cli(['kubelet', 'install', cert, '--root', root, '--restart', 'none', '--yes', ...(extra.includes('--timeout') ? [] : ['--timeout', '10s']), ...extra]);
 
 async function opensslVerifyClient(caFile: string, certFile: string): Promise<void> {
   const result = await execa('openssl', ['verify', '-CAfile', caFile, '-purpose', 'sslclient', certFile], { reject: false, all: true });

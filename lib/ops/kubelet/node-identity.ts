@@ -2,13 +2,14 @@
 // The signer refuses every other identity, so a worker that sends a CSR can
 // never obtain system:masters (or any user) from the control plane.
 import { RescueError } from '../../errors.js';
+import { KUBELET_PKI_DIR } from '../../catalogue/kubeadm.js';
 import type { CertificateRequest } from '../../pki/csr.js';
 import type { NameAttribute } from '../../pki/name.js';
 
 export const NODE_USER_PREFIX = 'system:node:';
 export const NODES_GROUP = 'system:nodes';
 /** Where the worker keeps the key of its outstanding CSR until `kubelet install` moves it into the rotated pem. */
-export const PENDING_KEY = '/var/lib/kubelet/pki/rescue-kit-pending.key';
+export const PENDING_KEY = `${KUBELET_PKI_DIR}/rescue-kit-pending.key`;
 
 /** Node names as Kubernetes accepts them (a DNS-1123 subdomain): no ':', ',' or spaces that could smuggle a second identity. */
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
