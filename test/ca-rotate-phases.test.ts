@@ -3,7 +3,7 @@
 // while something still depends on the old CA, each phase rolls back byte for byte, check shows it.
 import { expect } from 'chai';
 import { createHash, createPublicKey } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { writeTree } from '../lib/host/tree.js';
@@ -195,6 +195,40 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     const forced = await rotate(rootA, 'distrust', ['etcd-ca', '--new-ca', share, '--force']);
     expect(forced.exitCode, forced.stderr).to.equal(0);
     expect(parseCertificates(readFileSync(join(rootA, PKI, 'etcd/ca.crt')))).to.have.length(1);
+  });
+
+  it('a worker takes the new CA certificate only (no key exported to it); its distrust waits for the kubelet\'s new client cert; the gauge follows the state', async () => {
+    const cp = tempDir();
+    writeTree(cp, await buildSandboxTree({ now: new Date(), key: { algo: 'ecdsa', size: 256 }, expiredDaysAgo: -100 }));
+    const worker = tempDir();
+    cpSync(join(cp, 'etc'), join(worker, 'etc'), { recursive: true });
+    cpSync(join(cp, 'var'), join(worker, 'var'), { recursive: true, verbatimSymlinks: true });
+    // A worker holds ca.crt and kubelet.conf, no CA key, no manifests, no other kubeconfig.
+    for (const entry of readdirSync(join(worker, PKI))) if (entry !== 'ca.crt') rmSync(join(worker, PKI, entry), { recursive: true });
+    for (const gone of ['manifests', 'admin.conf', 'controller-manager.conf', 'scheduler.conf', 'super-admin.conf']) rmSync(join(worker, 'etc/kubernetes', gone), { recursive: true, force: true });
+    const [share, workerShare] = [join(tempDir(), 'cp'), join(tempDir(), 'worker')];
+    expect((await rotate(cp, 'trust', ['ca', '--export-new', share])).exitCode).to.equal(0);
+    const exported = await runCli(['ca', 'rotate', '--export-new', workerShare, '--certificates-only', '--root', cp]);
+    expect(exported.exitCode, exported.stderr).to.equal(0);
+    expect(readdirSync(workerShare).sort()).to.deep.equal(['ca-rotation.json', 'ca.crt']);
+    const trust = await rotate(worker, 'trust', ['ca', '--new-ca', workerShare]);
+    expect(trust.exitCode, trust.stderr).to.equal(0);
+    expect(readFileSync(join(worker, PKI, 'ca.crt')).equals(readFileSync(join(cp, PKI, 'ca.crt')))).to.equal(true);
+    expect(readdirSync(join(worker, PKI)).sort(), 'no key on the worker').to.deep.equal(['ca.crt', 'ca.new.crt']);
+    const metrics = join(tempDir(), 'rk.prom');
+    await runCli(['check', '--root', worker, '--prometheus', metrics]);
+    expect(readFileSync(metrics, 'utf8')).to.match(/^rescue_kit_ca_rotation_in_progress 1$/m);
+    const reissue = await rotate(worker, 'reissue', ['ca']);
+    expect(reissue.exitCode, reissue.stderr).to.equal(0);
+    expect(readdirSync(join(worker, PKI))).to.deep.equal(['ca.crt']);
+    const [first] = parseCertificates(readFileSync(join(worker, PKI, 'ca.crt')));
+    expect(first!.der.equals(parseCertificates(readFileSync(join(share, 'ca.crt')))[0]!.der)).to.equal(true);
+    const refused = await rotate(worker, 'distrust', ['ca']);
+    expect(refused.exitCode).to.equal(3);
+    expect(refused.stderr).to.include('still signed by the old CA only: kubelet.conf');
+    expect((await rotate(worker, 'distrust', ['ca', '--force'])).exitCode).to.equal(0);
+    await runCli(['check', '--root', worker, '--prometheus', metrics]);
+    expect(readFileSync(metrics, 'utf8')).to.match(/^rescue_kit_ca_rotation_in_progress 0$/m);
   });
 });
 

@@ -198,6 +198,16 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
   if (!newCa) throw new RescueError('CA_MISMATCH', `${name}: the new CA of this rotation (sha256 ${rotation.newFingerprint.slice(0, 16)}…) is not in ${base}`, { file: host.real(file), hint: 'roll back to before this rotation (rescue-kit rollback) or restore the file' });
   const olds = inBundle.filter((certificate) => sha256Hex(certificate.der) !== rotation.newFingerprint);
 
+  if (options.phase === 'reissue' && !host.read(spec.storage.key)) {
+    // A worker: no CA key here (never copied to workers), so nothing to sign; the new CA goes first in the
+    // bundle. The kubelet gets its new client cert from the CSR API once the controller-manager signs with it.
+    const bundle = newCa.pem + olds.map((certificate) => certificate.pem).join('');
+    part.changes.push(fileChange(host, file, Buffer.from(bundle), false, `${base}: [new, old] (no CA key on this node: nothing to re-sign)`));
+    if (host.read(staged.certificate)) part.changes.push(fileChange(host, staged.certificate, undefined, false, `${name}: staged new CA moved into place`));
+    if (name === 'ca') part.changes.push(...kubeconfigCaDataChanges(host, bundle, 'trust [new CA, old CA]'));
+    part.warnings.push(`${name}: no CA key on this node (a worker): its leaves (the kubelet's client cert) are renewed by the kubelet through the CSR API; distrust waits until they chain to the new CA`);
+    return part;
+  }
   if (options.phase === 'reissue') {
     const keyPem = host.read(staged.key);
     if (!keyPem) throw new RescueError('FILE_NOT_FOUND', `${name}: the new CA key kept at trust is missing`, { file: host.real(staged.key), hint: 'restore it from the trust run (rescue-kit rollback) or take it again with --new-ca DIR' });
