@@ -111,6 +111,16 @@ function thisPhaseRequires(state: RotationState, name: Rotatable, node: string, 
 
 export const nextPhase = (done: RotationPhase): RotationPhase | undefined => (['reissue', 'distrust', undefined] as const)[phaseIndex(done)];
 
+/**
+ * The phase an authority's rotation runs next on this tree: trust when none is in progress, else the one after
+ * what this node completed; 'finish' while a legacy `--phase start` transition (pki/ca.old.crt) is on.
+ */
+export function nextRotationPhase(host: Host, inventory: Inventory, name: Rotatable): RotationPhase | 'finish' {
+  if (name === 'ca' && host.lstat(`${PKI_DIR}/ca.old.crt`)) return 'finish';
+  const done = readRotationState(host)?.authorities[name]?.nodes[nodeNameOf(inventory.cluster)];
+  return done ? (nextPhase(done) ?? 'trust') : 'trust';
+}
+
 /** One phase for every chosen authority, as one plan (one backup, one journal, one restart pass). */
 export async function buildRotationPhase(host: Host, inventory: Inventory, options: PhaseOptions): Promise<PhasePlan> {
   if (inventory.layout !== 'kubeadm') throw new RescueError('USAGE', 'ca rotate works on a kubeadm tree (etc/kubernetes/pki)', { hint: 'check --root' });
