@@ -77,7 +77,8 @@ describe('offline bundle (scripts/build-bundle)', function () {
     expect(listing.exitCode).to.equal(0);
     const entries = listing.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/).slice(5).join(' '));
     for (const path of ['rescue-kit.sh', 'README.md', 'BUNDLE', 'SHA256SUMS', 'SHA256SUMS.sig', 'node/bin/node', 'node/LICENSE',
-      'dist-cli/rescue-kit.mjs', 'dist-cli/THIRD-PARTY-LICENSES.txt', 'conf/ca-config.json', 'templates/kubeadm/ca-csr.json']) {
+      'dist-cli/rescue-kit.mjs', 'dist-cli/THIRD-PARTY-LICENSES.txt', 'conf/ca-config.json', 'templates/kubeadm/ca-csr.json',
+      'scripts/ansible/rescue.yml', 'scripts/ansible/roles/rescue_kit/tasks/worker.yml', 'scripts/ansible/fleet-report.schema.json', 'scripts/ansible/README.md']) {
       expect(entries, path).to.include(`${NAME}/${path}`);
     }
     expect(entries.filter((path) => /node_modules|\/build\/|\.ts$/.test(path))).to.deep.equal([]);

@@ -59,9 +59,11 @@ describe('ca renew: kubeconfigs that carry a client key', function () {
   this.timeout(60_000);
   it('are written 0600 even when they were world-readable (as renew does)', async () => {
     const { fixtureRoot } = await import('./helpers/env.js');
-    const { statSync } = await import('node:fs');
+    const { chmodSync, statSync } = await import('node:fs');
     const root = fixtureRoot('kubeadm-1.14-expired');
     const admin = join(root, 'etc/kubernetes/admin.conf');
+    // fixtureRoot gives keys a host's 0600; make this one world-readable, as careless hosts have it.
+    chmodSync(admin, 0o644);
     expect(statSync(admin).mode & 0o777).to.equal(0o644);
     const result = await runCli(['ca', 'renew', 'ca', '--root', root, '--yes', '--no-etcd-backup']);
     expect(result.exitCode, result.stderr).to.equal(0);

@@ -32,7 +32,7 @@ const beyondCaOption = () => new Option('--beyond-ca <policy>', 'a cert that wou
 function applyOptions(command: Command, restartHelp = 'how to restart components'): Command {
   return command
     .option('--root <dir>', 'treat DIR as /', '/')
-    .addOption(new Option('--restart <mode>', restartHelp).choices(RESTART_CHOICES).default('none'))
+    .addOption(new Option('--restart <mode>', `${restartHelp} (auto: what fits this host, e.g. for the fleet playbook)`).choices([...RESTART_CHOICES, 'auto']).default('none'))
     .option('--timeout <duration>', 'per component: restart and health wait', '120s')
     .option('--apiserver-url <url>', 'health-check the apiserver here (default from the manifest)')
     .option('--no-etcd-backup', 'do not snapshot etcd in the automatic backup')
@@ -285,6 +285,55 @@ export function buildProgram(): Command {
     .description('the events for other systems: ECS NDJSON (Filebeat/ELK), CSV or SQL (seed 004 cert_audit)')
     .addOption(new Option('--format <format>', 'ecs: one JSON per line; csv: RFC 4180; sql: CREATE TABLE IF NOT EXISTS cert_audit + INSERTs').choices(['ecs', 'csv', 'sql']).makeOptionMandatory())
     .action(async (options) => (await import('./commands/audit.js')).auditExport(options));
+
+  // Workers' kubelet client certs, key kept on the worker (csr -> sign -> install), and the break-glass issue.
+  const kubelet = program.command('kubelet').description("workers' kubelet client certs without moving private keys: csr (worker) -> sign (control plane) -> install (worker)");
+  kubelet
+    .command('csr')
+    .description('on a worker: a new key (kept here, 0600, in var/lib/kubelet/pki) and a CSR for system:node:NAME / system:nodes')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--node-name <name>', "the node (default: kubelet.conf's system:node:NAME, else the hostname)")
+    .option('--out <file>', 'write the CSR here (default: stdout)')
+    .action(async (options) => (await import('./commands/kubelet.js')).kubeletCsr(options));
+  kubelet
+    .command('sign')
+    .description('on a control plane: sign workers\' CSRs with the cluster CA; node identities only (never system:masters), client auth; writes NAME.pem per CSR')
+    .argument('[csr...]', 'CSR files made by kubelet csr')
+    .option('--batch-json <file>', 'instead of files: {"ID": "<CSR PEM>", ...} from FILE or - (stdin); prints {"ID": {node, certificate, serial, notAfter}} and writes nothing')
+    .option('--root <dir>', 'treat DIR as / (the CA is its etc/kubernetes/pki/ca.crt + ca.key)', '/')
+    .option('--ca <file>', 'CA certificate (default: pki/ca.crt under --root)')
+    .option('--ca-key <file>', 'CA key (default: pki/ca.key under --root)')
+    .option('--out-dir <dir>', 'where NAME.pem go (default: beside each CSR)')
+    .option('--validity <duration>', 'validity: 1y, 365d, 8760h', '1y')
+    .option('--json', 'JSON list of what was signed')
+    .addOption(beyondCaOption())
+    .action(async (files, options) => (await import('./commands/kubelet.js')).kubeletSign(files, options));
+  kubelet
+    .command('install')
+    .description('on a worker: install a signed cert (kubelet-client-<time>.pem + symlink, or re-embedded), journalled like renew; restart the kubelet; check the apiserver accepts it')
+    .argument('<cert>', 'the NAME.pem kubelet sign wrote')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--node-name <name>', "the node (default: kubelet.conf's system:node:NAME, else the hostname)")
+    .addOption(new Option('--restart <mode>', 'how to restart the kubelet (auto: systemd where there is a kubelet unit)').choices([...RESTART_CHOICES, 'auto']).default('auto'))
+    .option('--timeout <duration>', 'restart wait, and how long the apiserver may take to answer', '120s')
+    .option('--no-verify-api', 'an unreachable apiserver (offline) is a warning, not a rollback')
+    .option('--dry-run', 'print the plan and stop')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'JSON plan (with --dry-run) or report')
+    .addHelpText('after', '\nExit status: 0 installed (and accepted by the apiserver), 3 precondition (no pending key, CA), 4 invalid cert, 6 failed and rolled back.')
+    .action(async (cert, options) => (await import('./commands/kubelet.js')).kubeletInstall(cert, options));
+  kubelet
+    .command('issue')
+    .description('BREAK-GLASS on a control plane: keys AND certs for workers with no usable rescue-kit (the keys then travel)')
+    .requiredOption('--nodes <list>', 'comma-separated node names')
+    .requiredOption('--out <dir>', 'writes NAME.pem (cert + key, 0600) per node; never overwrites')
+    .option('--root <dir>', 'treat DIR as /', '/')
+    .option('--ca <file>', 'CA certificate (default: pki/ca.crt under --root)')
+    .option('--ca-key <file>', 'CA key (default: pki/ca.key under --root)')
+    .option('--validity <duration>', 'validity', '1y')
+    .option('--yes', 'do not ask for confirmation')
+    .addOption(beyondCaOption())
+    .action(async (options) => (await import('./commands/kubelet.js')).kubeletIssue(options));
 
   program
     .command('wizard')

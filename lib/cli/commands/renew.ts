@@ -9,7 +9,7 @@ import { listRuns, refuseIfBusyOrInterrupted } from '../../ops/renewal/journal.j
 import { buildRenewPlan, planJson, RenewPlan } from '../../ops/renewal/renew-plan.js';
 import { notAllRenewedError } from '../../ops/renewal/not-renewed.js';
 import { buildCaRenewPlan } from '../../ops/ca/ca-renew-plan.js';
-import { RestartMode } from '../../ops/renewal/restart.js';
+import { detectRestartMode, RestartMode } from '../../ops/renewal/restart.js';
 import { classifyHosts } from '../../pki/san.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, printJson, red, say, table, warn } from '../output.js';
@@ -30,7 +30,8 @@ export interface RenewCommandOptions {
   addSanTo?: string[];
   nodeName?: string;
   force?: boolean;
-  restart: RestartMode;
+  /** 'auto' is resolved to what fits the host (detectRestartMode) before anything else. */
+  restart: RestartMode | 'auto';
   timeout: string;
   apiserverUrl?: string;
   etcdBackup: boolean;
@@ -43,6 +44,7 @@ export interface RenewCommandOptions {
 }
 
 function applyOptions(options: Pick<RenewCommandOptions, 'restart' | 'timeout' | 'apiserverUrl' | 'etcdBackup' | 'allowLiveCopy'>, command: string): ApplyOptions {
+  if (options.restart === 'auto') throw new RescueError('INTERNAL', '--restart auto was not resolved');
   return {
     command,
     version: version(),
@@ -76,7 +78,10 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
 
 export async function renew(names: string[], options: RenewCommandOptions): Promise<void> {
   const host = createHost({ root: options.root });
-  if (options.resume) return resume(host, options);
+  if (options.resume) {
+    await resolveRestart(host, options);
+    return resume(host, options);
+  }
   if (options.newKey && options.reuseKey) throw new RescueError('USAGE', '--new-key and --reuse-key contradict each other');
   await planAndApply(host, options, `renew ${names.join(' ') || '--all'}`, async () =>
     buildRenewPlan(host, discover(host, { path: options.path }), {
@@ -101,7 +106,15 @@ export async function caRenew(names: string[], options: RenewCommandOptions): Pr
   );
 }
 
+/** --restart auto: the mode that fits this host, said out loud (the fleet playbook's default). */
+async function resolveRestart(host: Host, options: RenewCommandOptions): Promise<void> {
+  if (options.restart !== 'auto') return;
+  options.restart = await detectRestartMode(host);
+  say(`--restart auto: ${options.restart}${options.restart === 'none' ? ' (no static pods with crictl, no systemd units found: restart the components yourself)' : ''}`);
+}
+
 export async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>, done?: string): Promise<RenewPlan | undefined> {
+  await resolveRestart(host, options);
   refuseIfBusyOrInterrupted(host);
   const plan = await build();
   const missed = plan.notRenewed?.length ?? 0;

@@ -39,6 +39,8 @@ export interface CheckEntry {
 export interface CheckReport {
   schemaVersion: 1;
   layout: Inventory['layout'];
+  /** kubeadm layout: 'worker' when the tree is a joined worker's (only kubelet.conf and the CA cert expected). */
+  node?: Inventory['node'];
   root: string;
   now: string;
   warnSeconds: number;
@@ -76,6 +78,7 @@ export function checkInventory(inventory: Inventory, options: CheckOptions): Che
   return {
     schemaVersion: 1,
     layout: inventory.layout,
+    node: inventory.node,
     root: inventory.root,
     now: options.now.toISOString(),
     warnSeconds: Math.floor(options.warnMs / 1000),

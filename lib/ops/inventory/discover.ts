@@ -4,7 +4,7 @@
 // k0s/vcluster and plain folders: scan PEM files and match CAs by signature.
 import { KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { CERTIFICATE_AUTHORITIES, KUBECONFIGS, KUBELET_CLIENT_CURRENT, KUBELET_PKI_DIR, KUBELET_SERVING_CERT, KUBERNETES_DIR, LEAF_CERTIFICATES, PKI_DIR } from '../../catalogue/kubeadm.js';
+import { caSpec, CERTIFICATE_AUTHORITIES, KUBECONFIGS, kubeconfigSpec, leafSpec, MANIFEST_DIR, KUBELET_CLIENT_CURRENT, KUBELET_PKI_DIR, KUBELET_SERVING_CERT, KUBERNETES_DIR, LEAF_CERTIFICATES, PKI_DIR } from '../../catalogue/kubeadm.js';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { Certificate, parseCertificate } from '../../pki/certificate.js';
@@ -52,6 +52,8 @@ export interface Inventory {
   cluster: ClusterFromManifests;
   /** Every readable private key's file and its mode (key-modes.ts): check reports group/world-readable ones. */
   keyFiles: KeyFile[];
+  /** kubeadm layout only: a worker holds kubelet.conf and the cluster CA cert, and none of the control plane's files. */
+  node?: 'control-plane' | 'worker';
 }
 
 export interface DiscoverOptions {
@@ -109,7 +111,8 @@ export function discover(host: Host, options: DiscoverOptions = {}): Inventory {
   if (options.path) return found(host, options.path, withKeyModes(host, { layout: 'folder', root: host.root, cluster, ...scanFolder(host, options.path) }, undefined));
   const k0s = K0S_PKI_DIRS.find((dir) => host.list(dir).length > 0);
   if (!host.lstat(PKI_DIR) && k0s) return found(host, k0s, withKeyModes(host, { layout: 'k0s', root: host.root, cluster, ...scanFolder(host, k0s) }, k0s));
-  return found(host, KUBERNETES_DIR, withKeyModes(host, { layout: 'kubeadm', root: host.root, cluster, ...discoverKubeadm(host, cluster) }, PKI_DIR));
+  const node = looksLikeWorker(host) ? 'worker' : 'control-plane';
+  return found(host, KUBERNETES_DIR, withKeyModes(host, { layout: 'kubeadm', root: host.root, cluster, node, ...discoverKubeadm(host, cluster, node) }, PKI_DIR));
 }
 
 /** The modes of the keys found (readable ones: a damaged key is already UNREADABLE), plus the service-account key in pkiDir. */
@@ -148,18 +151,32 @@ function found(host: Host, where: string, inventory: Inventory): Inventory {
   });
 }
 
-function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
-  const authorities: InventoryItem[] = CERTIFICATE_AUTHORITIES.map((ca) => ({
+/**
+ * A kubeadm worker (kubeadm join without --control-plane): kubelet.conf, and no apiserver cert, admin.conf,
+ * static pod manifest or CA key. Its control-plane files are not "missing": they were never there.
+ */
+function looksLikeWorker(host: Host): boolean {
+  if (!host.lstat(kubeconfigSpec('kubelet.conf')!.storage.file)) return false;
+  const controlPlane = [leafSpec('apiserver')!.storage.certificate, caSpec('ca').storage.key, kubeconfigSpec('admin.conf')!.storage.file, kubeconfigSpec('super-admin.conf')!.storage.file].some((path) => host.lstat(path));
+  return !controlPlane && !host.list(MANIFEST_DIR).some((name) => name.endsWith('.yaml'));
+}
+
+function discoverKubeadm(host: Host, cluster: ClusterFromManifests, node: 'control-plane' | 'worker') {
+  const worker = node === 'worker';
+  // On a worker only the cluster CA's cert and kubelet.conf are expected; anything else of the catalogue found there is still checked.
+  const expectedOnWorker = (name: string) => name === 'ca' || name === 'kubelet.conf';
+  const present = (item: InventoryItem) => !worker || item.expected || item.certificate !== undefined;
+  const authorities: InventoryItem[] = CERTIFICATE_AUTHORITIES.map((ca): InventoryItem => ({
     name: ca.name,
     kind: 'ca',
-    expected: true,
+    expected: !worker || expectedOnWorker(ca.name),
     certificate: readCertificateAt(host, ca.storage.certificate),
     key: readKeyAt(host, ca.storage.key),
   }));
-  const items: InventoryItem[] = LEAF_CERTIFICATES.map((leaf) => ({
+  const items: InventoryItem[] = LEAF_CERTIFICATES.map((leaf): InventoryItem => ({
     name: leaf.name,
     kind: 'certificate',
-    expected: true,
+    expected: !worker,
     caName: leaf.ca,
     certificate: readCertificateAt(host, leaf.storage.certificate),
     key: readKeyAt(host, leaf.storage.key),
@@ -169,7 +186,7 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
     // lstat, not read: a kubeconfig that is there but unreadable (a directory, a dangling link) is reported, not skipped.
     const present = host.lstat(hostPath) !== undefined;
     // super-admin.conf exists from 1.29: only missing when the cluster is that new.
-    const expected = spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor);
+    const expected = (!worker || expectedOnWorker(spec.name)) && (spec.sinceMinor === undefined || (cluster.minor !== undefined && cluster.minor >= spec.sinceMinor));
     if (!present && !expected) continue;
     items.push({ name: spec.name, kind: 'kubeconfig', expected, caName: 'ca', ...kubeconfigCredentials(host, hostPath) });
   }
@@ -180,7 +197,7 @@ function discoverKubeadm(host: Host, cluster: ClusterFromManifests) {
   const kubeletFiles = pemFilesUnder(host, KUBELET_PKI_DIR).filter((path) => path === KUBELET_SERVING_CERT || path === KUBELET_CLIENT_CURRENT);
   const extras = [...pemFilesUnder(host, PKI_DIR), ...kubeletFiles].filter((path) => !known.has(path));
   const scanned = classifyScanned(host, extras, authorities);
-  return { authorities: [...authorities, ...scanned.authorities], items: [...items, ...scanned.items] };
+  return { authorities: [...authorities.filter(present), ...scanned.authorities], items: [...items.filter(present), ...scanned.items] };
 }
 
 function kubeconfigCredentials(host: Host, hostPath: string): Pick<InventoryItem, 'certificate' | 'key' | 'kubeconfigUser'> {

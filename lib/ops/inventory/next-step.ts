@@ -33,5 +33,7 @@ export function nextStep(report: CheckReport, where: { path?: string }): NextSte
     const names = report.layout === 'kubeadm' ? expiredCas.map((ca) => ca.name).join(' ') : '--all';
     return { command: command(`ca renew ${names}`), why: 'first re-issue the expired CA with its own key (every existing leaf keeps verifying), then check again' };
   }
+  // A worker renews its kubelet client cert without its key leaving: a CSR here, signed where the CA key is.
+  if (report.node === 'worker') return { command: command('kubelet csr --out node.csr'), why: 'then sign it on a control plane (rescue-kit kubelet sign node.csr) and install the cert here (rescue-kit kubelet install NAME.pem); the key never leaves this node' };
   return { command: command('renew --all'), why: 'renews every certificate it can and names any it cannot (add --dry-run to see the plan first; a backup is taken automatically)' };
 }

@@ -56,9 +56,10 @@ async function etcdHealth(host: Host, cluster: ClusterFromManifests, context: Ga
 
 /** admin.conf's embedded client cert and key (the apiserver demands a client cert even for the TLS proof). */
 function adminCredentials(host: Host): ClientCredentials | undefined {
-  const admin = host.read('/etc/kubernetes/admin.conf')?.toString();
+  const adminFile = kubeconfigSpec('admin.conf')!.storage.file;
+  const admin = host.read(adminFile)?.toString();
   if (!admin) return undefined;
-  const user = readKubeconfig(admin, host.real('/etc/kubernetes/admin.conf')).currentUser;
+  const user = readKubeconfig(admin, host.real(adminFile)).currentUser;
   if (!user?.certData || !user.keyData) return undefined;
   return { cert: Buffer.from(user.certData, 'base64'), key: Buffer.from(user.keyData, 'base64') };
 }
