@@ -170,8 +170,15 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     const [rootA, rootB, share] = [tempDir(), tempDir(), join(tempDir(), 'new-ca')];
     writeTree(rootA, a!);
     writeTree(rootB, b!);
+    // cp1's etcd knows cp2 (as a joined member's --initial-cluster does): the rotation must reach it.
+    const manifest = join(rootA, 'etc/kubernetes/manifests/etcd.yaml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/(--initial-cluster=\S+)/, '$1,cp2=https://10.0.0.2:2380'));
     const trustA = await rotate(rootA, 'trust', ['etcd-ca', '--export-new', share]);
     expect(trustA.exitCode, trustA.stderr).to.equal(0);
+    // Reissue on cp1 before cp2 trusts the new CA: refused, naming cp2.
+    const tooEarly = await rotate(rootA, 'reissue', ['etcd-ca', '--new-ca', share]);
+    expect(tooEarly.exitCode).to.equal(3);
+    expect(tooEarly.stderr).to.include('nodes that have not done trust: cp2');
     expect(statSync(join(share, 'etcd-ca.key')).mode & 0o777).to.equal(0o600);
     const trustB = await rotate(rootB, 'trust', ['etcd-ca', '--new-ca', share]);
     expect(trustB.exitCode, trustB.stderr).to.equal(0);

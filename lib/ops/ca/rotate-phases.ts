@@ -133,6 +133,13 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
   const restart = new Set<Component>();
   for (const name of options.authorities) {
     thisPhaseRequires(state, name, node, options.phase);
+    // A leaf re-signed here while another node does not trust the new CA yet would be refused there.
+    const untrusting = options.phase === 'reissue' ? nodesBehind(state, name, 'trust').filter((other) => other !== node) : [];
+    if (untrusting.length && !options.force) {
+      throw new RescueError('PRECONDITION', `${name}: reissue would hand out certificates that nodes not trusting the new CA yet would refuse — nodes that have not done trust: ${untrusting.join(', ')}`, {
+        hint: 'run --phase trust there first (with --new-ca DIR, which also shares the progress), or reissue anyway with --force',
+      });
+    }
     const part = name === 'sa' ? await saPhase(host, state, node, options) : await caPhase(host, inventory, name, state, node, options);
     plan.items.push(...part.items);
     plan.changes.push(...part.changes);
@@ -140,7 +147,9 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
     plan.warnings.push(...part.warnings);
     READERS[name].forEach((component) => restart.add(component));
     part.restart.forEach((component) => restart.add(component));
-    const rotation = part.rotation ?? state.authorities[name]!;
+    // Trust on a second node takes the first one's rotation (same new CA): its progress record stays.
+    const known = state.authorities[name];
+    const rotation = part.rotation && known?.newFingerprint !== part.rotation.newFingerprint ? part.rotation : known!;
     const nodes = { ...rotation.nodes, [node]: options.phase };
     state = { ...state, authorities: { ...state.authorities, [name]: { ...rotation, nodes } } };
   }
