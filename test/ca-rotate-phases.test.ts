@@ -61,8 +61,8 @@ function snapshot(root: string): Map<string, string> {
 describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
   this.timeout(90_000);
 
-  it('a real 1.14 tree: all four authorities through the three phases; every leaf verifies against the final CA alone; the old CAs and sa key are in no file', async () => {
-    const root = fixtureRoot('kubeadm-1.14-expired');
+  for (const fixture of ['kubeadm-1.14-expired', 'kubeadm-1.25-expired', 'kubeadm-1.11-expired'] as const) it(`a real tree (${fixture}): all four authorities through the three phases; every leaf verifies against the final CA alone; the old CAs and sa key are in no file`, async () => {
+    const root = fixtureRoot(fixture);
     const pki = (file: string) => join(root, PKI, file);
     const oldCas = Object.fromEntries(Object.entries(CA_FILES).map(([name, file]) => [name, parseCertificates(readFileSync(pki(file)))[0]!]));
     const oldSaPub = readFileSync(pki('sa.pub'), 'utf8');
