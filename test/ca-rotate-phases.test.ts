@@ -3,12 +3,16 @@
 // while something still depends on the old CA, each phase rolls back byte for byte, check shows it.
 import { expect } from 'chai';
 import { createHash, createPublicKey } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { writeTree } from '../lib/host/tree.js';
 import { buildSandboxCluster, buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificates } from '../lib/pki/certificate.js';
+import { parseUsages } from '../lib/pki/extensions.js';
+import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../lib/pki/keys.js';
+import { emptySans } from '../lib/pki/san.js';
+import { issueCertificate } from '../lib/pki/sign.js';
 import { fixtureRoot, goCheck, opensslVerify, runCli, tempDir } from './helpers/env.js';
 
 const PKI = 'etc/kubernetes/pki';
@@ -210,6 +214,18 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     const worker = tempDir();
     cpSync(join(cp, 'etc'), join(worker, 'etc'), { recursive: true });
     cpSync(join(cp, 'var'), join(worker, 'var'), { recursive: true, verbatimSymlinks: true });
+    // The worker's own kubelet identity (system:node:worker-1), signed by the cluster CA as the CSR API would.
+    const issuer = { certificate: parseCertificates(readFileSync(join(cp, PKI, 'ca.crt')))[0]!, key: parsePrivateKey(readFileSync(join(cp, PKI, 'ca.key'))) };
+    const kubeletKey = await generateKey({ algo: 'ecdsa', size: 256 });
+    const { certificate: kubeletCert } = issueCertificate({
+      template: { subject: { CN: 'system:node:worker-1', O: ['system:nodes'] }, sans: emptySans(), usages: parseUsages(['signing', 'key encipherment', 'client auth']), isCA: false, durationMs: 30 * 86_400_000 },
+      subjectKey: kubeletKey,
+      issuer,
+      now: new Date(Date.now() - 60_000),
+    });
+    // kubelet-client-current.pem is a host-absolute symlink (as the kubelet makes it): write its target inside the copy.
+    const link = readlinkSync(join(worker, 'var/lib/kubelet/pki/kubelet-client-current.pem'));
+    writeFileSync(isAbsolute(link) ? join(worker, link) : join(worker, 'var/lib/kubelet/pki', link), kubeletCert.pem + exportPrivateKeyPem(kubeletKey));
     // A worker holds ca.crt and kubelet.conf, no CA key, no manifests, no other kubeconfig.
     for (const entry of readdirSync(join(worker, PKI))) if (entry !== 'ca.crt') rmSync(join(worker, PKI, entry), { recursive: true });
     for (const gone of ['manifests', 'admin.conf', 'controller-manager.conf', 'scheduler.conf', 'super-admin.conf']) rmSync(join(worker, 'etc/kubernetes', gone), { recursive: true, force: true });
@@ -222,6 +238,10 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     expect(trust.exitCode, trust.stderr).to.equal(0);
     expect(readFileSync(join(worker, PKI, 'ca.crt')).equals(readFileSync(join(cp, PKI, 'ca.crt')))).to.equal(true);
     expect(readdirSync(join(worker, PKI)).sort(), 'no key on the worker').to.deep.equal(['ca.crt', 'ca.new.crt']);
+    // Recorded under its kubelet's name, beside the control plane's progress; a worker is no known control plane.
+    const workerState = JSON.parse(readFileSync(join(worker, 'var/lib/rescue-kit/ca-rotation.json'), 'utf8'));
+    expect(workerState.authorities.ca.nodes).to.deep.equal({ 'demo-master': 'trust', 'worker-1': 'trust' });
+    expect(workerState.knownNodes).to.deep.equal(['demo-master']);
     const metrics = join(tempDir(), 'rk.prom');
     await runCli(['check', '--root', worker, '--prometheus', metrics]);
     expect(readFileSync(metrics, 'utf8')).to.match(/^rescue_kit_ca_rotation_in_progress 1$/m);

@@ -117,14 +117,14 @@ export const nextPhase = (done: RotationPhase): RotationPhase | undefined => (['
  */
 export function nextRotationPhase(host: Host, inventory: Inventory, name: Rotatable): RotationPhase | 'finish' {
   if (name === 'ca' && host.lstat(`${PKI_DIR}/ca.old.crt`)) return 'finish';
-  const done = readRotationState(host)?.authorities[name]?.nodes[nodeNameOf(inventory.cluster)];
+  const done = readRotationState(host)?.authorities[name]?.nodes[nodeNameOf(inventory.cluster, host)];
   return done ? (nextPhase(done) ?? 'trust') : 'trust';
 }
 
 /** One phase for every chosen authority, as one plan (one backup, one journal, one restart pass). */
 export async function buildRotationPhase(host: Host, inventory: Inventory, options: PhaseOptions): Promise<PhasePlan> {
   if (inventory.layout !== 'kubeadm') throw new RescueError('USAGE', 'ca rotate works on a kubeadm tree (etc/kubernetes/pki)', { hint: 'check --root' });
-  const node = nodeNameOf(inventory.cluster);
+  const node = nodeNameOf(inventory.cluster, host);
   const local = readRotationState(host) ?? emptyState();
   let state = mergeStates(local, options.shared);
   state = { ...state, knownNodes: [...new Set([...state.knownNodes, ...controlPlaneNodes(inventory.cluster)])] };

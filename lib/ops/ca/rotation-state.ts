@@ -4,7 +4,8 @@
 // back with the certificates), so a second operator — or the same one months later — sees it.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { PKI_DIR } from '../../catalogue/kubeadm.js';
+import { KUBELET_CLIENT_CURRENT, kubeconfigSpec, PKI_DIR } from '../../catalogue/kubeadm.js';
+import { parseCertificates } from '../../pki/certificate.js';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { fileChange, type FileChange } from '../renewal/file-changes.js';
@@ -60,15 +61,35 @@ export function rotationStateChange(host: Host, state: RotationState): FileChang
   return fileChange(host, ROTATION_STATE, empty ? undefined : Buffer.from(`${JSON.stringify(state, null, 2)}\n`), false, `${posix.basename(ROTATION_STATE)}: CA rotation state`);
 }
 
-/** This node's name as the rotation knows it (kubeadm's node name from the manifests). */
-export function nodeNameOf(cluster: ClusterFromManifests): string {
-  return cluster.nodeName ?? 'this-node';
+/**
+ * This node's name as the rotation knows it: kubeadm's node name from the manifests, or on a worker (no
+ * manifests) the kubelet's identity (system:node:NAME of its client cert), so workers never share a name.
+ */
+export function nodeNameOf(cluster: ClusterFromManifests, host?: Host): string {
+  return cluster.nodeName ?? (host && kubeletNodeName(host)) ?? 'this-node';
 }
 
-/** The control planes etcd knows (its --initial-cluster): the nodes a rotation has to reach before distrust. */
+function kubeletNodeName(host: Host): string | undefined {
+  const fromPem = (data: Buffer | string | undefined) => {
+    if (!data) return undefined;
+    try {
+      return parseCertificates(data).map((certificate) => /^system:node:(.+)$/.exec(certificate.commonName ?? '')?.[1]).find(Boolean);
+    } catch {
+      return undefined;
+    }
+  };
+  const embedded = /client-certificate-data:\s*(\S+)/.exec(host.read(kubeconfigSpec('kubelet.conf')!.storage.file)?.toString() ?? '')?.[1];
+  return fromPem(host.read(KUBELET_CLIENT_CURRENT)) ?? fromPem(embedded ? Buffer.from(embedded, 'base64') : undefined);
+}
+
+/**
+ * The control planes etcd knows (its --initial-cluster), this one included: the nodes every authority's rotation
+ * has to reach before distrust. A worker (no etcd) adds none: it is tracked once it reports a phase (ca only).
+ */
 export function controlPlaneNodes(cluster: ClusterFromManifests): string[] {
   const flags = cluster.components.find((entry) => entry.component === 'etcd')?.flags;
-  const names = (flags?.get('initial-cluster') ?? '').split(',').map((entry) => entry.split('=')[0]!).filter(Boolean);
+  if (!flags) return [];
+  const names = (flags.get('initial-cluster') ?? '').split(',').map((entry) => entry.split('=')[0]!).filter(Boolean);
   return [...new Set([...names, nodeNameOf(cluster)])];
 }
 
@@ -120,7 +141,7 @@ export interface RotationSummary {
 /** What `check` (text, --json) and the Prometheus gauge say about rotations in progress on this tree. */
 export function rotationSummary(host: Host, cluster: ClusterFromManifests): RotationSummary {
   const state = readRotationState(host);
-  const node = nodeNameOf(cluster);
+  const node = nodeNameOf(cluster, host);
   const authorities: RotationSummaryEntry[] = ROTATABLE.flatMap((ca) => {
     const rotation = state?.authorities[ca];
     if (!rotation) return [];
