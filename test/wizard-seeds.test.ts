@@ -13,18 +13,26 @@ const unattended = { env: { CI: 'true' } };
 describe('wizard: the seeds\' tools', function () {
   this.timeout(60_000);
 
-  it('ca-rotate: the first run starts the transition (bundle of two), the second finishes it (one CA)', async () => {
+  it('ca-rotate: three runs are the three phases: trust (bundle of two, old first), reissue (new first), distrust (one CA)', async () => {
     const root = tempDir();
     writeTree(root, await buildSandboxTree({ now: new Date(), key: { algo: 'ecdsa', size: 256 }, expiredDaysAgo: -50 }));
-    const start = await runCli(['wizard', '--root', root, '--action', 'ca-rotate', '--restart', 'none', '--yes'], unattended);
-    expect(start.exitCode, start.stderr).to.equal(0);
-    expect(start.stderr).to.include('the next phase here is "start"');
-    expect(start.stderr).to.not.include('$ rescue-kit');
-    expect(parseCertificates(readFileSync(join(root, 'etc/kubernetes/pki/ca.crt')))).to.have.length(2);
-    const finish = await runCli(['wizard', '--root', root, '--action', 'ca-rotate', '--restart', 'none', '--yes'], unattended);
-    expect(finish.exitCode, finish.stderr).to.equal(0);
-    expect(finish.stderr).to.include('the next phase here is "finish"');
-    expect(parseCertificates(readFileSync(join(root, 'etc/kubernetes/pki/ca.crt')))).to.have.length(1);
+    const caFile = join(root, 'etc/kubernetes/pki/ca.crt');
+    const old = parseCertificates(readFileSync(caFile))[0]!;
+    const wizard = () => runCli(['wizard', '--root', root, '--action', 'ca-rotate', '--restart', 'none', '--yes'], unattended);
+    const trust = await wizard();
+    expect(trust.exitCode, trust.stderr).to.equal(0);
+    expect(trust.stderr).to.include('the next phase here is "trust"');
+    expect(trust.stderr).to.not.include('$ rescue-kit');
+    expect(parseCertificates(readFileSync(caFile)).map((certificate) => certificate.der.equals(old.der))).to.deep.equal([true, false]);
+    const reissue = await wizard();
+    expect(reissue.exitCode, reissue.stderr).to.equal(0);
+    expect(reissue.stderr).to.include('the next phase here is "reissue"');
+    expect(parseCertificates(readFileSync(caFile)).map((certificate) => certificate.der.equals(old.der))).to.deep.equal([false, true]);
+    const distrust = await wizard();
+    expect(distrust.exitCode, distrust.stderr).to.equal(0);
+    expect(distrust.stderr).to.include('the next phase here is "distrust"');
+    expect(parseCertificates(readFileSync(caFile))).to.have.length(1);
+    expect(parseCertificates(readFileSync(caFile))[0]!.der.equals(old.der)).to.equal(false);
   });
 
   it('cert-manager-doctor reads the live cluster by default; webhook unattended points to its own command', async () => {

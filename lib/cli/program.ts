@@ -73,10 +73,16 @@ export function buildProgram(): Command {
   applyOptions(
     ca
       .command('rotate')
-      .description('replace the cluster CA key in two phases: start (trust bundle old+new, leaves re-issued from the new key), finish (new CA only)')
-      .addOption(new Option('--phase <phase>', 'which phase').choices(['start', 'finish']).makeOptionMandatory())
-      .option('--validity <duration>', 'validity of the new CA (start)', '10y'),
-  ).action(async (options) => (await import('./commands/renew.js')).caRotate(options));
+      .description('replace a CA key (or the service-account key) with no outage, in phases run on every node before the next: trust (old+new trusted), reissue (leaves re-signed by the new key), distrust (old removed)')
+      .argument('[authorities...]', 'ca, etcd-ca, front-proxy-ca, sa')
+      .option('--all', 'all four: ca, etcd-ca, front-proxy-ca, sa')
+      .addOption(new Option('--phase <phase>', 'which phase (start|finish: the legacy two-phase rotation of ca alone)').choices(['trust', 'reissue', 'distrust', 'start', 'finish']))
+      .option('--new-ca <dir>', 'take the new CA (and sa key) another control plane exported, and share progress through DIR')
+      .option('--export-new <dir>', 'write the new CA pairs, sa key and progress into DIR for the other control planes (alone: export this tree\'s rotation)')
+      .option('--certificates-only', 'with --export-new: no private keys (a copy for workers)')
+      .option('--force', 'distrust although a leaf or a known node still depends on the old CA')
+      .option('--validity <duration>', 'validity of the new CA (trust)', '10y'),
+  ).action(async (authorities, options) => (await import('./commands/ca-rotate.js')).caRotate(authorities, options));
 
   program
     .command('issue')

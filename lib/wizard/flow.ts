@@ -11,7 +11,8 @@ import { discover, Inventory } from '../ops/inventory/discover.js';
 import { listRuns, refuseIfBusyOrInterrupted } from '../ops/renewal/journal.js';
 import { chooseRollbackTarget, closeAbandonedRuns, previewRollback, rollbackUnderLock } from '../ops/renewal/runs.js';
 import type { RenewPlan } from '../ops/renewal/renew-plan.js';
-import { buildCaRotateFinish, buildCaRotateStart, nextCaRotatePhase } from '../ops/ca/ca-rotate-plan.js';
+import { buildCaRotateFinish } from '../ops/ca/ca-rotate-plan.js';
+import { buildRotationPhase, nextRotationPhase } from '../ops/ca/rotate-phases.js';
 import { applyCertManagerFixes, fixable, readCertManagerState } from '../ops/seeds/cert-manager-doctor.js';
 import { shellLine } from '../ops/seeds/cert-manager.js';
 import { renewWebhook } from '../ops/seeds/webhook-run.js';
@@ -211,17 +212,23 @@ async function renewFlow(options: WizardOptions, action: Action, expiring: strin
   return planConfirmApply(options, `wizard ${action === 'ca-renew' ? 'ca renew' : 'renew'} ${names.join(' ')}`, restart, build);
 }
 
-/** The rotation's next phase (start while no transition is on, else finish), through the same plan -> confirm -> apply path. */
+/** The cluster CA rotation's next phase on this node (trust, reissue, distrust), through the same plan -> confirm -> apply path. */
 async function caRotateFlow(options: WizardOptions): Promise<void> {
   const { host, answers } = options;
   refuseIfBusyOrInterrupted(host);
-  const phase = nextCaRotatePhase(host);
-  options.say(`CA rotation: the next phase here is "${phase}"${phase === 'finish' ? ' (every node and client must already trust the new CA)' : ' (clients get a bundle of both CAs)'}`);
-  const validity = phase === 'start' ? await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', '10y') : '10y';
+  const phase = nextRotationPhase(host, discover(host), 'ca');
+  const why: Record<string, string> = {
+    trust: ' (every kubeconfig and ca.crt get a bundle of both CAs; nothing re-signed)',
+    reissue: ' (every node must already have done trust: leaves re-signed by the new key)',
+    distrust: ' (every node must already have done reissue: the old CA is removed)',
+    finish: ' (a transition started with --phase start: the old CA is removed)',
+  };
+  options.say(`CA rotation: the next phase here is "${phase}"${why[phase]}`);
+  const validity = phase === 'trust' ? await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', '10y') : '10y';
   const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
-  const build = async () => (phase === 'start' ? buildCaRotateStart(host, discover(host), parseValidity(validity, 'validity')) : buildCaRotateFinish(host, discover(host)));
-  await planConfirmApply(options, `wizard ca rotate --phase ${phase}`, restart, build);
-  if (phase === 'start') options.say('transition: clients trust both CAs. Once every node and client has the bundle, run the wizard again (or rescue-kit ca rotate --phase finish)');
+  const build = async () => (phase === 'finish' ? buildCaRotateFinish(host, discover(host)) : buildRotationPhase(host, discover(host), { phase, authorities: ['ca'], durationMs: parseValidity(validity, 'validity') }));
+  await planConfirmApply(options, `wizard ca rotate --phase ${phase} ca`, restart, build);
+  if (phase !== 'distrust' && phase !== 'finish') options.say(`phase ${phase} done here. Run it on every other node (rescue-kit ca rotate ca --phase ${phase} --new-ca DIR), then run the wizard again for the next phase`);
 }
 
 /** Every renewal-shaped action: refuse a busy or half-changed tree first (as the CLI does), plan, show, confirm, apply. */

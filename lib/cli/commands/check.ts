@@ -11,6 +11,7 @@ export { renderReport };
 import { discover } from '../../ops/inventory/discover.js';
 import { prometheusText } from '../../ops/inventory/prometheus.js';
 import { caRotationState } from '../../ops/inventory/ca-rotation.js';
+import { rotationLines } from '../../ops/ca/rotation-state.js';
 import { nextStep } from '../../ops/inventory/next-step.js';
 import { printJson, say } from '../output.js';
 import { mkdirSync } from 'node:fs';
@@ -31,15 +32,17 @@ export function runCheck(options: Pick<CheckOptions, 'root' | 'path' | 'warn'>, 
 
 export async function check(options: CheckOptions): Promise<void> {
   const report = runCheck(options);
+  // A folder of PEMs (--path) has no kubeadm CA rotation to report on.
+  const caRotation = options.path ? undefined : caRotationState(createHost({ root: options.root }));
   if (options.prometheus) {
     mkdirSync(dirname(options.prometheus), { recursive: true });
-    // A folder of PEMs (--path) has no kubeadm CA rotation to report on.
-    const caRotation = options.path ? undefined : caRotationState(createHost({ root: options.root }));
     writeFilesAtomically([{ path: options.prometheus, data: prometheusText(report, { caRotation }), mode: 0o644 }], { overwrite: true });
   }
-  if (options.json) printJson(report);
+  if (options.json) printJson(caRotation ? { ...report, caRotation } : report);
   else {
     process.stdout.write(options.timeline ? renderTimeline(report) : renderReport(report));
+    // A rotation half done keeps the old CA trusted: said on every check until it is finished.
+    for (const line of caRotation ? rotationLines(caRotation) : []) process.stdout.write(`${line}\n`);
     sayNextStep(report, options.path);
   }
   process.exitCode = checkExitCode(report);

@@ -106,16 +106,6 @@ export async function caRenew(names: string[], options: RenewCommandOptions): Pr
   );
 }
 
-/** `ca rotate --phase start|finish`: a new CA key with a trust-bundle transition; each phase its own run. */
-export async function caRotate(options: RenewCommandOptions & { phase: 'start' | 'finish' }): Promise<void> {
-  const host = createHost({ root: options.root });
-  const { buildCaRotateFinish, buildCaRotateStart } = await import('../../ops/ca/ca-rotate-plan.js');
-  await planAndApply(host, options, `ca rotate --phase ${options.phase}`, async () =>
-    options.phase === 'start' ? buildCaRotateStart(host, discover(host), parseDuration(options.validity, '--validity')) : buildCaRotateFinish(host, discover(host)),
-  );
-  if (options.phase === 'start' && !options.dryRun) say('transition: clients trust both CAs. Once every node and client has the bundle, run: rescue-kit ca rotate --phase finish');
-}
-
 /** --restart auto: the mode that fits this host, said out loud (the fleet playbook's default). */
 async function resolveRestart(host: Host, options: RenewCommandOptions): Promise<void> {
   if (options.restart !== 'auto') return;
@@ -123,7 +113,7 @@ async function resolveRestart(host: Host, options: RenewCommandOptions): Promise
   say(`--restart auto: ${options.restart}${options.restart === 'none' ? ' (no static pods with crictl, no systemd units found: restart the components yourself)' : ''}`);
 }
 
-async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>): Promise<void> {
+export async function planAndApply(host: Host, options: RenewCommandOptions, command: string, build: () => Promise<RenewPlan>, done?: string): Promise<RenewPlan | undefined> {
   await resolveRestart(host, options);
   refuseIfBusyOrInterrupted(host);
   const plan = await build();
@@ -134,15 +124,16 @@ async function planAndApply(host: Host, options: RenewCommandOptions, command: s
   // A dry run that would leave certificates expired says so in its exit status too (3), as the real run would.
   if (options.dryRun || (missed && plan.items.length === 0)) {
     if (missed) throw notAllRenewedError(plan);
-    return;
+    return undefined;
   }
   const alsoMissed = missed ? ` (${missed} cannot be, listed above)` : '';
   await confirmOrAbort(options.yes, `renew ${plan.items.length} certificates${alsoMissed} under ${host.root}${plan.restart.length && options.restart !== 'none' ? ` and restart ${plan.restart.join(', ')}` : ''}?`);
   const report = await applyRenewPlan(host, plan, applyOptions(options, command));
-  finish(plan, report, options);
+  finish(plan, report, options, done);
+  return plan;
 }
 
-function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<RenewCommandOptions, 'root' | 'json'>): void {
+function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<RenewCommandOptions, 'root' | 'json'>, done = 'the control plane certificates are renewed'): void {
   if (options.json) printJson({ ...report, plan: plan ? planJson(plan) : undefined });
   renderReport(plan, report, options.root, options.json);
   if (report.ok && plan?.notRenewed?.length) {
@@ -150,7 +141,7 @@ function finish(plan: RenewPlan | undefined, report: ApplyReport, options: Pick<
     say(red(`\nrenewed ${plan.items.length}; NOT renewed: ${plan.notRenewed.map((entry) => entry.name).join(', ')}`));
     throw notAllRenewedError(plan);
   }
-  if (report.ok) return say(green('\nthe control plane certificates are renewed'));
+  if (report.ok) return say(green(`\n${done}`));
   if (report.rolledBack) {
     say(red(`\nFAILED: ${report.failure}`));
     say('rolled back: every file is byte-for-byte as before the run, and restarted components were restarted again');

@@ -24,11 +24,6 @@ const OLD_KEY = `${PKI_DIR}/ca.old.key`;
 const RESTART: Component[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'];
 
 
-/** The phase a `ca rotate` on this tree would run next: the transition is on while pki/ca.old.crt exists. */
-export function nextCaRotatePhase(host: Host): 'start' | 'finish' {
-  return host.lstat(OLD_CRT) ? 'finish' : 'start';
-}
-
 export async function buildCaRotateStart(host: Host, inventory: Inventory, durationMs: number): Promise<AuditedPlan> {
   const authority = inventory.authorities.find((item) => item.name === 'ca');
   const old = authority?.certificate?.value;

@@ -76,9 +76,9 @@ export function prometheusText(report: CheckReport, extras: PrometheusExtras = {
   statusMetrics(report, metrics);
   metrics.rescue_kit_last_check_timestamp_seconds!.samples.push(`rescue_kit_last_check_timestamp_seconds ${seconds(report.now)}`);
   if (extras.caRotation) {
-    metrics.rescue_kit_ca_rotation_in_progress = { help: 'Whether a ca rotate is between its start and finish phases (pki/ca.old.crt present): 1 or 0', samples: [`rescue_kit_ca_rotation_in_progress ${extras.caRotation.inProgress ? 1 : 0}`] };
+    metrics.rescue_kit_ca_rotation_in_progress = { help: 'Whether a CA rotation is in progress on this tree (var/lib/rescue-kit/ca-rotation.json names an authority, or the legacy pki/ca.old.crt is present): 1 or 0', samples: [`rescue_kit_ca_rotation_in_progress ${extras.caRotation.inProgress ? 1 : 0}`] };
     if (extras.caRotation.since) {
-      metrics.rescue_kit_ca_rotation_started_timestamp_seconds = { help: 'When the running CA rotation started (mtime of pki/ca.old.crt), seconds since epoch', samples: [`rescue_kit_ca_rotation_started_timestamp_seconds ${seconds(extras.caRotation.since)}`] };
+      metrics.rescue_kit_ca_rotation_started_timestamp_seconds = { help: 'When the oldest CA rotation in progress started (its trust phase), seconds since epoch', samples: [`rescue_kit_ca_rotation_started_timestamp_seconds ${seconds(extras.caRotation.since)}`] };
     }
   }
   // One gauge per key file (0 when owner-only), so an alert can fire on `== 1` and a fixed file clears it.

@@ -1,0 +1,156 @@
+// The cluster CA (`ca`) rotated on the rig: trust, reissue, distrust on cp1, cp2, cp3 in turn with the
+// real CLI and --restart static-pod. A client that follows cp1's admin.conf (its CA data and client cert,
+// read afresh for every request, as kubectl would) goes round the three apiserver stand-ins and counts
+// failures; the stand-ins (which demand a client cert from --client-ca-file = pki/ca.crt) accept old-
+// and new-signed client certs during the overlap and only new-signed ones after distrust.
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { parseCertificates } from '../lib/pki/certificate.js';
+import { parseUsages } from '../lib/pki/extensions.js';
+import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../lib/pki/keys.js';
+import { emptySans } from '../lib/pki/san.js';
+import { issueCertificate } from '../lib/pki/sign.js';
+import { Rig, RigNode, startClusterRig } from './helpers/cluster-rig.js';
+import { goCheck, opensslVerify, tempDir } from './helpers/env.js';
+import { cli, show } from './helpers/renew.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+interface Credentials {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+function get(node: RigNode, credentials: Credentials): Promise<number> {
+  const url = new URL(node.apiUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: Number(url.port), path: '/api/v1/namespaces/default', ca: credentials.ca, cert: credentials.cert, key: credentials.key, servername: 'kubernetes', agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const accepted = (node: RigNode, credentials: Credentials) => get(node, credentials).then((status) => status === 200, () => false);
+
+/** What kubectl on cp1 would use right now: admin.conf's CA data and client cert. */
+function adminConf(node: RigNode): Credentials {
+  const doc = parse(readFileSync(join(node.root, 'etc/kubernetes/admin.conf'), 'utf8'));
+  const data = (value: string) => Buffer.from(value, 'base64');
+  return { ca: data(doc.clusters[0].cluster['certificate-authority-data']), cert: data(doc.users[0].user['client-certificate-data']), key: data(doc.users[0].user['client-key-data']) };
+}
+
+/** A client cert (CN rig-client, system:masters) signed by the CA pair in pki/ca.{crt,key} of a node now. */
+async function mintFrom(node: RigNode, ca: Buffer): Promise<Credentials> {
+  const issuer = { certificate: parseCertificates(readFileSync(join(node.pki, 'ca.crt')))[0]!, key: parsePrivateKey(readFileSync(join(node.pki, 'ca.key'))) };
+  const key = await generateKey({ algo: 'ecdsa', size: 256 });
+  const { certificate } = issueCertificate({
+    template: { subject: { CN: 'rig-client', O: ['system:masters'] }, sans: emptySans(), usages: parseUsages(['signing', 'client auth']), isCA: false, durationMs: 86_400_000 },
+    subjectKey: key,
+    issuer,
+    now: new Date(Date.now() - 60_000),
+  });
+  return { ca, cert: Buffer.from(certificate.pem), key: Buffer.from(exportPrivateKeyPem(key)) };
+}
+
+function adminLoop(rig: Rig) {
+  const stats = { requests: 0, failures: 0, retried: 0, errors: [] as string[] };
+  let running = true;
+  const loop = (async () => {
+    for (let turn = 0; running; turn++) {
+      const node = rig.nodes[turn % rig.nodes.length]!;
+      stats.requests++;
+      try {
+        const status = await get(node, adminConf(rig.nodes[0]!));
+        if (status !== 200) throw new Error(`HTTP ${status}`);
+      } catch (error) {
+        // A stand-in being restarted refuses connections for a moment: the client tries the next one, as a
+        // client behind a load balancer would; only a request that no apiserver serves counts as failed.
+        stats.retried++;
+        try {
+          const status = await get(rig.nodes[(turn + 1) % rig.nodes.length]!, adminConf(rig.nodes[0]!));
+          if (status !== 200) throw new Error(`HTTP ${status}`);
+        } catch (second) {
+          stats.failures++;
+          if (stats.errors.length < 10) stats.errors.push(`${new Date().toISOString()} ${node.name}: ${(error as Error).message}; then ${(second as Error).message}`);
+        }
+      }
+      await sleep(10);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return stats;
+    },
+  };
+}
+
+describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-signed client certs in the overlap, only new after distrust', function () {
+  this.timeout(180_000);
+  let rig: Rig;
+
+  before(async () => {
+    rig = await startClusterRig();
+  });
+  after(async () => {
+    await rig?.stop();
+  });
+
+  it('trust, reissue, distrust on cp1..cp3: 0 failed requests for a client that follows admin.conf', async () => {
+    const work = tempDir('rk-rotate-ca-');
+    const share = join(work, 'new-ca');
+    const oldCa = parseCertificates(readFileSync(join(rig.nodes[0]!.pki, 'ca.crt')))[0]!;
+    const loop = adminLoop(rig);
+    const timings: string[] = [];
+    let oldClient: Credentials | undefined;
+    try {
+      for (const phase of ['trust', 'reissue', 'distrust']) {
+        for (const [index, node] of rig.nodes.entries()) {
+          const exchange = phase === 'trust' && index === 0 ? ['--export-new', share] : ['--new-ca', share];
+          const started = Date.now();
+          const run = await cli(['ca', 'rotate', 'ca', '--phase', phase, ...exchange, '--yes', '--root', node.root, '--restart', 'static-pod', '--timeout', '30s'], node.fakes.env, 90_000);
+          expect(run.exitCode, `${phase} on ${node.name}: ${show(run)}`).to.equal(0);
+          timings.push(`${phase}@${node.name} ${((Date.now() - started) / 1000).toFixed(1)}s`);
+        }
+        if (phase === 'trust') oldClient = { ...rig.client, ca: readFileSync(join(rig.nodes[0]!.pki, 'ca.crt')) };
+        if (phase === 'reissue') {
+          const bundle = readFileSync(join(rig.nodes[0]!.pki, 'ca.crt'));
+          const newClient = await mintFrom(rig.nodes[0]!, bundle);
+          for (const node of rig.nodes) {
+            expect(await accepted(node, { ...oldClient!, ca: bundle }), `${node.name} accepts the old-signed client cert in the overlap`).to.equal(true);
+            expect(await accepted(node, newClient), `${node.name} accepts a new-signed client cert`).to.equal(true);
+          }
+        }
+      }
+    } finally {
+      const stats = await loop.stop();
+      console.log(`      ca rotation: ${timings.join(', ')}; admin.conf client ${stats.requests} requests ${stats.failures} failed (${stats.retried} retried on the next apiserver)`);
+      expect(stats.failures, stats.errors.join('\n')).to.equal(0);
+    }
+    const finalCa = readFileSync(join(rig.nodes[0]!.pki, 'ca.crt'));
+    expect(parseCertificates(finalCa)).to.have.length(1);
+    const newClient = await mintFrom(rig.nodes[0]!, finalCa);
+    for (const node of rig.nodes) {
+      expect(readFileSync(join(node.pki, 'ca.crt')).equals(finalCa), node.name).to.equal(true);
+      expect(await accepted(node, { ...oldClient!, ca: finalCa }), `${node.name} refuses the old-signed client cert`).to.equal(false);
+      expect(await accepted(node, newClient), `${node.name} accepts a new-signed client cert`).to.equal(true);
+      for (const leaf of ['apiserver.crt', 'apiserver-kubelet-client.crt']) {
+        const [ok, output] = await opensslVerify(join(node.pki, 'ca.crt'), join(node.pki, leaf));
+        expect(ok, `${node.name} ${leaf}: ${output}`).to.equal(true);
+        expect((await goCheck(['-roots', join(node.pki, 'ca.crt'), '-leaf', join(node.pki, leaf)])).ok, `${node.name} ${leaf} (Go)`).to.equal(true);
+      }
+      const admin = join(work, `${node.name}-admin.crt`);
+      writeFileSync(admin, adminConf(node).cert);
+      expect((await opensslVerify(join(node.pki, 'ca.crt'), admin))[0], `${node.name} admin.conf`).to.equal(true);
+      expect(adminConf(node).ca.toString()).to.not.include(oldCa.pem.split('\n')[1]);
+    }
+  });
+});
