@@ -4,33 +4,18 @@
 // controller's exchange directory; every node ends with the same single new CA, every etcd leaf
 // verifies against it alone, and the keys in transit are deleted after distrust.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { writeTree } from '../lib/host/tree.js';
 import { buildSandboxCluster } from '../lib/ops/sandbox/sandbox.js';
 import { parseCertificates } from '../lib/pki/certificate.js';
 import { opensslVerify, repoRoot, tempDir } from './helpers/env.js';
+import { ansibleEnv } from './helpers/fleet.js';
 
 const PLAYBOOK = join(repoRoot, 'scripts', 'ansible', 'rotate-ca.yml');
 const NAMES = ['cp1', 'cp2', 'cp3'];
 
-function ansibleEnv(dir: string): Record<string, string> {
-  const home = join(dir, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\n');
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    ANSIBLE_CONFIG: join(dir, 'ansible.cfg'),
-    ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-local'),
-    ANSIBLE_REMOTE_TEMP: join(dir, 'ansible-remote'),
-    ANSIBLE_NOCOLOR: '1',
-    ANSIBLE_RETRY_FILES_ENABLED: '0',
-    ANSIBLE_COLLECTIONS_PATH: join(dir, 'no-collections'),
-    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-  };
-}
 
 describe('ansible: rotate-ca.yml rotates etcd-ca and sa across three control planes, phase by phase', function () {
   this.timeout(180_000);

@@ -6,15 +6,15 @@
 // through the fake systemctl. A second run with a worker whose kubelet never
 // comes back must stop the play, exit non-zero and leave that worker rolled back.
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { execa } from 'execa';
 import { parseCertificate } from '../lib/pki/certificate.js';
 import { version } from '../lib/cli/version.js';
 import { repoRoot, tempDir } from './helpers/env.js';
-import { apiserverStandIn, caOf, controlPlanes, worker } from './helpers/fleet.js';
-import { cli, listing, show, writeFakes } from './helpers/renew.js';
+import { ansibleEnv, apiserverStandIn, caOf, controlPlanes, worker } from './helpers/fleet.js';
+import { cli, listing, writeFakes } from './helpers/renew.js';
 import type { SServer } from './helpers/tls.js';
 
 const ANSIBLE = join(repoRoot, 'scripts', 'ansible');
@@ -27,26 +27,6 @@ interface Fleet {
   roots: Record<string, string>;
 }
 
-/** ansible-playbook with its own config and HOME: never ~/.ansible.cfg, never a collection or Galaxy. */
-function ansibleEnv(dir: string): Record<string, string> {
-  const home = join(dir, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\n');
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    ANSIBLE_CONFIG: join(dir, 'ansible.cfg'),
-    ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-local'),
-    ANSIBLE_REMOTE_TEMP: join(dir, 'ansible-remote'),
-    ANSIBLE_NOCOLOR: '1',
-    ANSIBLE_FORCE_COLOR: '0',
-    ANSIBLE_RETRY_FILES_ENABLED: '0',
-    ANSIBLE_COLLECTIONS_PATH: join(dir, 'no-collections'),
-    ANSIBLE_GALAXY_DISABLE_GPG_VERIFY: '1',
-    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-    ANSIBLE_FORKS: '10',
-  };
-}
 
 async function playbook(fleet: Fleet, extra: string[] = [], source = ['-e', `rescue_kit_home=${repoRoot}`]) {
   const started = Date.now();

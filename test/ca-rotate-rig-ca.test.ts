@@ -9,11 +9,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseCertificates } from '../lib/pki/certificate.js';
-import { parseUsages } from '../lib/pki/extensions.js';
-import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../lib/pki/keys.js';
-import { emptySans } from '../lib/pki/san.js';
-import { issueCertificate } from '../lib/pki/sign.js';
-import { Rig, RigNode, startClusterRig } from './helpers/cluster-rig.js';
+import { mintClient, Rig, RigNode, startClusterRig } from './helpers/cluster-rig.js';
 import { goCheck, opensslVerify, tempDir } from './helpers/env.js';
 import { cli, show } from './helpers/renew.js';
 
@@ -47,17 +43,7 @@ function adminConf(node: RigNode): Credentials {
 }
 
 /** A client cert (CN rig-client, system:masters) signed by the CA pair in pki/ca.{crt,key} of a node now. */
-async function mintFrom(node: RigNode, ca: Buffer): Promise<Credentials> {
-  const issuer = { certificate: parseCertificates(readFileSync(join(node.pki, 'ca.crt')))[0]!, key: parsePrivateKey(readFileSync(join(node.pki, 'ca.key'))) };
-  const key = await generateKey({ algo: 'ecdsa', size: 256 });
-  const { certificate } = issueCertificate({
-    template: { subject: { CN: 'rig-client', O: ['system:masters'] }, sans: emptySans(), usages: parseUsages(['signing', 'client auth']), isCA: false, durationMs: 86_400_000 },
-    subjectKey: key,
-    issuer,
-    now: new Date(Date.now() - 60_000),
-  });
-  return { ca, cert: Buffer.from(certificate.pem), key: Buffer.from(exportPrivateKeyPem(key)) };
-}
+const mintFrom = (node: RigNode, ca: Buffer): Promise<Credentials> => mintClient(node.pki, ca);
 
 function adminLoop(rig: Rig) {
   const stats = { requests: 0, failures: 0, retried: 0, errors: [] as string[] };

@@ -115,7 +115,8 @@ function commandFromManifest(root: string, component: 'etcd' | 'kube-apiserver',
   return [program, ...args].join(' ');
 }
 
-async function mintClient(pki: string) {
+/** A client cert (CN rig-client, system:masters) from the CA pair now in PKI/ca.{crt,key}; `ca` is what the client trusts (default: ca.crt). */
+export async function mintClient(pki: string, trust?: Buffer) {
   const issuer = { certificate: parseCertificate(readFileSync(join(pki, 'ca.crt'))), key: parsePrivateKey(readFileSync(join(pki, 'ca.key'))) };
   const key = await generateKey({ algo: 'ecdsa', size: 256 });
   const { certificate } = issueCertificate({
@@ -124,7 +125,7 @@ async function mintClient(pki: string) {
     issuer,
     now: new Date(Date.now() - 60_000),
   });
-  return { cert: Buffer.from(certificate.pem), key: Buffer.from(exportPrivateKeyPem(key)), ca: readFileSync(join(pki, 'ca.crt')) };
+  return { cert: Buffer.from(certificate.pem), key: Buffer.from(exportPrivateKeyPem(key)), ca: trust ?? readFileSync(join(pki, 'ca.crt')) };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

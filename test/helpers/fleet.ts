@@ -2,7 +2,7 @@
 // control planes sharing one set of CAs (each with its own node name and
 // address), workers whose kubelet client certs expired, and an apiserver
 // stand-in (openssl s_server) that demands a client cert from the cluster CA.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTree } from '../../lib/host/tree.js';
 import { buildSandboxTree } from '../../lib/ops/sandbox/sandbox.js';
@@ -53,4 +53,25 @@ export async function apiserverStandIn(ca: Signer, clientCaPem = ca.certificate.
   writeFileSync(join(dir, 'server.key'), exportPrivateKeyPem(key), { mode: 0o600 });
   writeFileSync(join(dir, 'client-ca.crt'), clientCaPem);
   return startSServer(join(dir, 'server.crt'), join(dir, 'server.key'), join(dir, 'client-ca.crt'));
+}
+
+/** ansible-playbook with its own config and HOME: never ~/.ansible.cfg, never a collection or Galaxy. */
+export function ansibleEnv(dir: string): Record<string, string> {
+  const home = join(dir, 'home');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\n');
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    ANSIBLE_CONFIG: join(dir, 'ansible.cfg'),
+    ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-local'),
+    ANSIBLE_REMOTE_TEMP: join(dir, 'ansible-remote'),
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
+    ANSIBLE_COLLECTIONS_PATH: join(dir, 'no-collections'),
+    ANSIBLE_GALAXY_DISABLE_GPG_VERIFY: '1',
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    ANSIBLE_FORKS: '10',
+  };
 }
