@@ -6,27 +6,18 @@
 // apiserver. `rescue-kit rollback` undoes it like any renew.
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
-import { Certificate, parseCertificate } from '../../pki/certificate.js';
+import { parseCertificate } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
 import { isIssuedBy, keyMatchesCertificate, validityAt } from '../../pki/verify.js';
 import { discover, PKI_DIR } from '../inventory/discover.js';
 import { ApplyOptions, ApplyReport, applyRenewPlan, rollBackInto } from '../renewal/apply.js';
 import { acquireLock, loadRun } from '../renewal/journal.js';
 import { fileChange, kubeconfigChanges } from '../renewal/file-changes.js';
-import type { CertificateSummary, RenewPlan } from '../renewal/renew-plan.js';
+import { summary, type CertificateSummary, type RenewPlan } from '../renewal/renew-plan.js';
 import { kubeletReachesApiserver, ApiReach } from './api-reach.js';
 import { nodeNameOfSubject, PENDING_KEY } from './node-identity.js';
 import { KUBELET_CONF_PATH, readKubeletConf, workerNodeName } from './worker-csr.js';
 
-const summary = (certificate: Certificate): CertificateSummary => ({
-  subject: certificate.subjectText,
-  issuer: certificate.issuerText,
-  sans: [],
-  notBefore: certificate.notBefore.toISOString(),
-  notAfter: certificate.notAfter.toISOString(),
-  serial: certificate.serialHex,
-  key: certificate.key.label,
-});
 
 /** The plan: every check first (nothing is read twice, nothing written), then the kubelet's files as FileChanges. */
 export function buildKubeletInstallPlan(host: Host, certPem: string, certSource: string, options: { nodeName?: string; hostname: string }): { plan: RenewPlan; nodeName: string } {

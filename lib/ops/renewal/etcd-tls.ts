@@ -13,6 +13,7 @@ import { checkServerIdentity, connect, PeerCertificate, TLSSocket } from 'node:t
 import { Certificate, parseCertificateDer, parseCertificates } from '../../pki/certificate.js';
 import { EXT_KEY_USAGE_OIDS } from '../../pki/extensions.js';
 import { validityAt, verifyChain } from '../../pki/verify.js';
+import { tlsServerName } from './served-cert.js';
 
 /** What etcd's serving cert is, judged against etcd/ca.crt. */
 export interface ServingCertVerdict {
@@ -93,8 +94,7 @@ function dialTls(target: TlsTarget, timeoutMs: number): Promise<TLSSocket> {
     const socket = connect({
       host,
       port,
-      // SNI only for names (an IP in SNI is not allowed).
-      servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+      servername: tlsServerName(host),
       cert: target.certPem,
       key: target.keyPem,
       rejectUnauthorized: false,

@@ -81,7 +81,8 @@ export interface RenewOptions {
 /** `--all` re-issues only when something needs it: a certificate expiring within this window, or one that is missing or broken. */
 export const FRESH_WINDOW_MS = 30 * 86_400_000;
 
-function summary(certificate: Certificate): CertificateSummary {
+/** What a plan shows of a certificate (before and after). */
+export function summary(certificate: Certificate): CertificateSummary {
   const { dns, ips, emails, uris } = certificate.sans;
   return {
     subject: certificate.subjectText,

@@ -39,6 +39,9 @@ export interface ServedProof {
 /** Serials compared as numbers: Node prints uppercase hex without leading zeros, the DER may have a 00 pad. */
 export const normalSerial = (hex: string) => hex.replace(/^0+/, '').toUpperCase() || '0';
 
+/** The SNI to send for a host: its name, or none for an IP (an IP in SNI is not allowed). */
+export const tlsServerName = (host: string): string | undefined => (/^[\d.]+$|:/.test(host) ? undefined : host);
+
 /**
  * The leaf certificate presented at host:port. A client cert is offered when given (etcd's ports and the
  * apiserver demand one); the server's cert is NOT verified: this reads what it serves, whoever signed it.
@@ -48,7 +51,7 @@ export function servedCertificate(host: string, port: number, options: { servern
     const socket = connect({
       host,
       port,
-      servername: options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
+      servername: options.servername ?? tlsServerName(host),
       rejectUnauthorized: false,
       cert: options.client?.cert,
       key: options.client?.key,

@@ -9,21 +9,18 @@ import { RescueError, withFile } from '../../errors.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, FileToWrite, readText } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, currentServingSans, serviceNames, WebhookTarget } from './webhook.js';
-import { CONFIGURATION_KINDS, configurationsToPatch, ConfigurationKind, workloadsMountingSecret } from './webhook-objects.js';
+import { CONFIGURATION_KINDS, configurationsToPatch, type ConfigurationChoice, workloadsMountingSecret } from './webhook-objects.js';
 import { parseCertificate } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
 import { assertCanSign } from '../../pki/sign.js';
 import { parseDuration } from '../../pki/validity.js';
 import { recordWebhookRenewal } from '../audit/seeds.js';
 
-export interface WebhookOptions {
+/** What `webhook` takes: which configurations (either form of the flags, webhook-objects.ts), and the rest. */
+export interface WebhookOptions extends ConfigurationChoice {
   namespace: string;
   service: string;
   secret: string;
-  webhookConfig?: string;
-  kind?: ConfigurationKind | 'both';
-  validatingConfig?: string;
-  mutatingConfig?: string;
   validity: string;
   caCert?: string;
   caKey?: string;
