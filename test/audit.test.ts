@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { appendAuditEntries, redactedCommandLine } from '../lib/ops/audit/audit.js';
 import type { AuditRecord, LegacyRecord } from '../lib/ops/audit/record.js';
-import { GENESIS, sha256Hex } from '../lib/ops/audit/record.js';
+import { GENESIS } from '../lib/ops/audit/record.js';
+import { sha256Hex } from '../lib/pki/digest.js';
 import { recordCertManagerFixes } from '../lib/ops/audit/seeds.js';
 import { createHost } from '../lib/host/host.js';
 import { writeTree } from '../lib/host/tree.js';

@@ -5,6 +5,7 @@
 // in the pre-restore backup the caller takes first).
 import { chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, Stats, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../pki/digest.js';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { ioError, RescueError } from '../../errors.js';
@@ -42,7 +43,7 @@ export interface RestoreOptions {
 const isOurs = (path: string) => path.startsWith('rescue-kit/');
 
 function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return sha256Hex(readFileSync(path));
 }
 
 function currentMatches(host: Host, entry: ArchiveEntry): boolean {

@@ -4,6 +4,7 @@
 // read that archives it, and keep absolute symlink targets exactly as they are.
 import { createReadStream, Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../pki/digest.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { Header, type HeaderData } from 'tar/header';
@@ -61,7 +62,7 @@ export class TarWriter {
     await this.header({ path, type: 'File', size: data.length, ...meta });
     await this.write(data);
     await this.pad(data.length);
-    return createHash('sha256').update(data).digest('hex');
+    return sha256Hex(data);
   }
 
   /**

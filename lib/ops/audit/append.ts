@@ -9,7 +9,8 @@ import { RescueError } from '../../errors.js';
 import { makeDirectories } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { isAlive } from '../renewal/journal.js';
-import { AUDIT_LOG, AuditContext, AuditEntry, AuditRecord, GENESIS, parseLog, sha256Hex } from './record.js';
+import { AUDIT_LOG, AuditContext, AuditEntry, AuditRecord, GENESIS, parseLog } from './record.js';
+import { sha256Hex } from '../../pki/digest.js';
 
 /**
  * Where the log is: /var/lib/rescue-kit/audit.log of the tree whose certificates changed (under --root DIR, the

@@ -3,7 +3,7 @@
 // subject, serial, path, host, run, result, command line and backup), each
 // carrying the sha256 of the line before it. Older one-line-per-run records
 // (format 1, no chain) are still read: they are on operators' hosts.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../pki/digest.js';
 
 export const AUDIT_LOG = '/var/lib/rescue-kit/audit.log';
 /** What the first chained line's `prev` holds: there is no line before it. */
@@ -71,7 +71,6 @@ export interface LegacyRecord {
   detail?: string;
 }
 
-export const sha256Hex = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 export interface LogLine {
   /** 1-based line number. */

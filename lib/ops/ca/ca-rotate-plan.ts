@@ -14,7 +14,7 @@ import { renewalTemplate } from '../../pki/renewal.js';
 import { issueCertificate } from '../../pki/sign.js';
 import { Inventory } from '../inventory/discover.js';
 import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
-import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewPlan } from '../renewal/renew-plan.js';
+import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges } from '../renewal/renew-plan.js';
 
 const CA_CRT = caSpec('ca').storage.certificate;
 const CA_KEY = caSpec('ca').storage.key;

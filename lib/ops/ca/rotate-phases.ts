@@ -23,7 +23,8 @@ import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import type { AuditEntry } from '../audit/record.js';
 import { Inventory } from '../inventory/discover.js';
 import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
-import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange, sha256Hex } from './rotation-state.js';
+import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
+import { sha256Hex } from '../../pki/digest.js';
 
 const LEAF_VALIDITY_MS = 365 * 86_400_000;
 const SA_PRIVATE = `${PKI_DIR}/${SERVICE_ACCOUNT_KEY.privateKey}`;

@@ -10,7 +10,8 @@ import { makeDirectories, PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, t
 import type { Host } from '../../host/host.js';
 import { caSpec, PKI_DIR } from '../../catalogue/kubeadm.js';
 import { keysMatch, parsePrivateKey } from '../../pki/keys.js';
-import { mergeStates, parseRotationState, readRotationState, Rotatable, RotationState, sha256Hex } from './rotation-state.js';
+import { mergeStates, parseRotationState, readRotationState, Rotatable, RotationState } from './rotation-state.js';
+import { sha256Hex } from '../../pki/digest.js';
 import { EXCHANGE_FILES, EXCHANGE_STATE, NewAuthority, spkiOfPem, stagedPaths } from './rotate-phases.js';
 import { Certificate, parseCertificates } from '../../pki/certificate.js';
 

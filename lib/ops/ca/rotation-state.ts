@@ -2,7 +2,6 @@
 // authorities are being rotated, the new CA's fingerprint, and which phase each known node has
 // completed. It is written by the phase's own plan (a FileChange: backed up, journalled, rolled
 // back with the certificates), so a second operator — or the same one months later — sees it.
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { KUBELET_CLIENT_CURRENT, kubeconfigSpec, PKI_DIR } from '../../catalogue/kubeadm.js';
 import { parseCertificates } from '../../pki/certificate.js';
@@ -36,7 +35,6 @@ export interface RotationState {
   authorities: Partial<Record<Rotatable, AuthorityRotation>>;
 }
 
-export const sha256Hex = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 export const emptyState = (): RotationState => ({ schemaVersion: 1, knownNodes: [], authorities: {} });
 
 /** Parse a state file's text; a damaged one is an error naming it (never silently "no rotation"). */

@@ -6,7 +6,7 @@
 // restarted. A failure before the first rename changes nothing and blocks no
 // one. A run killed anywhere is finished (resumeRun) or undone (rollbackRun).
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../pki/digest.js';
 import { dirname, join } from 'node:path';
 import { ioError, RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
@@ -62,12 +62,11 @@ export function failpoint(name: string): void {
   if (process.env.RESCUE_KIT_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');
 }
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 /** Staged new bytes of a step, checked against the journal (a damaged stage is never written into the tree). */
 function stagedBytes(run: Run, name: string, expectedSha256: string, what: string): Buffer {
   const data = readFileSync(join(run.dir, 'staged', name));
-  if (sha256(data) !== expectedSha256) {
+  if (sha256Hex(data) !== expectedSha256) {
     throw new RescueError('INTERNAL', `staged file for ${what} is damaged (sha256 mismatch)`, { file: join(run.dir, 'staged', name), hint: 'roll back: rescue-kit rollback' });
   }
   return data;
@@ -155,7 +154,7 @@ function stateOf(host: Host, hostPath: string, stagedName: string): { state: Bef
   if (stats.isSymbolicLink()) return { state: { kind: 'symlink', target: readlinkSync(real), uid: stats.uid, gid: stats.gid } };
   if (!stats.isFile()) throw new RescueError('TREE_CHANGED', `${hostPath} is no longer a regular file; nothing was changed`, { hint: 'plan again' });
   const data = readFileSync(real);
-  return { state: { kind: 'file', staged: stagedName, sha256: sha256(data), size: data.length, mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid }, data };
+  return { state: { kind: 'file', staged: stagedName, sha256: sha256Hex(data), size: data.length, mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid }, data };
 }
 
 /**
@@ -388,7 +387,7 @@ function holdsBefore(host: Host, hostPath: string, before: BeforeState): boolean
   if (before.kind === 'absent') return !stats;
   if (!stats) return false;
   if (before.kind === 'symlink') return stats.isSymbolicLink() && readlinkSync(host.real(hostPath)) === before.target;
-  return stats.isFile() && (stats.mode & 0o7777) === before.mode && stats.size === before.size && sha256(readFileSync(host.real(hostPath))) === before.sha256;
+  return stats.isFile() && (stats.mode & 0o7777) === before.mode && stats.size === before.size && sha256Hex(readFileSync(host.real(hostPath))) === before.sha256;
 }
 
 export interface RollbackAction {
@@ -405,7 +404,7 @@ export function rollbackActions(host: Host, run: Run): RollbackAction[] {
     const before = step.before!;
     if (holdsBefore(host, step.hostPath, before)) return { hostPath: step.hostPath, action: 'unchanged', changedSinceRun: false };
     const stats = host.lstat(step.hostPath);
-    const changedSinceRun = Boolean(stats?.isFile() && sha256(readFileSync(host.real(step.hostPath))) !== step.afterSha256);
+    const changedSinceRun = Boolean(stats?.isFile() && sha256Hex(readFileSync(host.real(step.hostPath))) !== step.afterSha256);
     return { hostPath: step.hostPath, action: before.kind === 'absent' ? 'remove' : 'restore', changedSinceRun };
   });
 }

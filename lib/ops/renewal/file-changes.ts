@@ -1,7 +1,8 @@
 // The file writes a plan is made of: one FileChange per path, with the fingerprints checked before the
 // first write, the mode it gets (never wider than the old one, whatever the umask), symlinks written
 // through, and the kubeconfig edits (embedded or referenced client certs, the kubelet's rotated pem).
-import { createHash, KeyObject } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../pki/digest.js';
 import { posix } from 'node:path';
 import type { Host } from '../../host/host.js';
 import type { Certificate } from '../../pki/certificate.js';
@@ -10,7 +11,6 @@ import { KUBECONFIGS } from '../../catalogue/kubeadm.js';
 import { Inventory, InventoryItem, kubeconfigFileOf } from '../inventory/discover.js';
 import { base64, clusterCaField, parseKubeconfig, patchKubeconfig, userField, ScalarEdit, withCaData } from '../inventory/kubeconfig.js';
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 export interface FileChange {
   hostPath: string;
@@ -56,9 +56,9 @@ export function modeFor(oldMode: number | undefined, holdsPrivateKey: boolean): 
  * symlink step the sha256 of the path it resolves to. Checked again under the lock before the first write.
  */
 export function currentFingerprint(host: Host, hostPath: string, kind: FileChange['kind']): string | undefined {
-  if (kind === 'symlink') return host.lstat(hostPath) ? sha256(host.resolveLinks(hostPath) ?? '') : undefined;
+  if (kind === 'symlink') return host.lstat(hostPath) ? sha256Hex(host.resolveLinks(hostPath) ?? '') : undefined;
   const current = host.read(hostPath);
-  return current ? sha256(current) : undefined;
+  return current ? sha256Hex(current) : undefined;
 }
 
 /**
@@ -78,7 +78,7 @@ export function fileChange(host: Host, hostPath: string, data: Buffer | undefine
     uid: stats?.uid ?? 0,
     gid: stats?.gid ?? 0,
     beforeSha256: currentFingerprint(host, path, 'file'),
-    afterSha256: data ? sha256(data) : '',
+    afterSha256: data ? sha256Hex(data) : '',
     holdsPrivateKey,
     reason: resolved ? `${reason} (written through the symlink ${hostPath})` : reason,
   };
@@ -128,7 +128,7 @@ export function kubeconfigChanges(host: Host, inventory: Inventory, item: Invent
         uid: link?.uid ?? 0,
         gid: link?.gid ?? 0,
         beforeSha256: currentFingerprint(host, certPath, 'symlink'),
-        afterSha256: sha256(rotated),
+        afterSha256: sha256Hex(rotated),
         holdsPrivateKey: false,
         reason: `${item.name}: point kubelet-client-current.pem at the new cert`,
       });
