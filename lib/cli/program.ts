@@ -81,8 +81,21 @@ export function buildProgram(): Command {
       .option('--export-new <dir>', 'write the new CA pairs, sa key and progress into DIR for the other control planes (alone: export this tree\'s rotation)')
       .option('--certificates-only', 'with --export-new: no private keys (a copy for workers)')
       .option('--force', 'distrust although a leaf or a known node still depends on the old CA')
-      .option('--validity <duration>', 'validity of the new CA (trust)', '10y'),
+      .option('--validity <duration>', 'validity of the new CA (trust)', '10y')
+      .option('--no-in-cluster', 'ca: leave the cluster\'s copies of the CA (cluster-info, caBundles) alone')
+      .option('--in-cluster-from <path>', 'ca: read those objects from an export (file or dir) instead of the live cluster; writes apply.sh, applies nothing')
+      .option('--in-cluster-out <dir>', 'ca: where the in-cluster directory goes (default var/lib/rescue-kit/ca-rotation/in-cluster-PHASE-TIME)')
+      .option('--export-kubeconfigs <dir>', 'ca: copy admin.conf/super-admin.conf as this phase left them into DIR (0700) to hand out again'),
   ).action(async (authorities, options) => (await import('./commands/ca-rotate.js')).caRotate(authorities, options));
+
+  ca.command('in-cluster')
+    .description('continue the in-cluster step of a cluster CA rotation phase from the directory it wrote: read (live, or --from an export), patch, replace, read back')
+    .argument('<dir>', 'the in-cluster directory a `ca rotate ca --phase ...` run wrote (holds rotation.json)')
+    .option('--root <dir>', 'host root (its admin.conf is the default kubeconfig)')
+    .option('--from <path>', 'exported objects (export.sh writes DIR/objects): write apply.sh with the kubectl lines, apply nothing')
+    .option('--kubeconfig <file>', 'kubeconfig for kubectl (default: the node\'s admin.conf)')
+    .option('--no-apply', 'write the scripts only, even when the API answers')
+    .action(async (dir, options) => (await import('./commands/ca-rotate.js')).caInCluster(dir, options));
 
   program
     .command('issue')

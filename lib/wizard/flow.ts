@@ -12,7 +12,8 @@ import { listRuns, refuseIfBusyOrInterrupted } from '../ops/renewal/journal.js';
 import { chooseRollbackTarget, closeAbandonedRuns, previewRollback, rollbackUnderLock } from '../ops/renewal/runs.js';
 import type { RenewPlan } from '../ops/renewal/renew-plan.js';
 import { buildCaRotateFinish } from '../ops/ca/ca-rotate-plan.js';
-import { buildRotationPhase, nextRotationPhase } from '../ops/ca/rotate-phases.js';
+import { buildRotationPhase, nextRotationPhase, type PhasePlan } from '../ops/ca/rotate-phases.js';
+import { inClusterAfterPhase } from '../ops/ca/after-phase.js';
 import { applyCertManagerFixes, fixable, readCertManagerState } from '../ops/seeds/cert-manager-doctor.js';
 import { shellLine } from '../ops/seeds/cert-manager.js';
 import { renewWebhook } from '../ops/seeds/webhook-run.js';
@@ -226,8 +227,11 @@ async function caRotateFlow(options: WizardOptions): Promise<void> {
   options.say(`CA rotation: the next phase here is "${phase}"${why[phase]}`);
   const validity = phase === 'trust' ? await need(options, answers.validity, (prompter) => prompter.validity(), '--validity', '10y') : '10y';
   const restart = await need(options, answers.restart, async (prompter) => prompter.restart(await detectRestartMode(host)), '--restart');
-  const build = async () => (phase === 'finish' ? buildCaRotateFinish(host, discover(host)) : buildRotationPhase(host, discover(host), { phase, authorities: ['ca'], durationMs: parseValidity(validity, 'validity') }));
+  let phased: PhasePlan | undefined;
+  const build = async () => (phase === 'finish' ? buildCaRotateFinish(host, discover(host)) : (phased = await buildRotationPhase(host, discover(host), { phase, authorities: ['ca'], durationMs: parseValidity(validity, 'validity') })));
   await planConfirmApply(options, `wizard ca rotate --phase ${phase} ca`, restart, build);
+  // The cluster's own copies of the CA (cluster-info, caBundles), as `ca rotate` does after the node's phase.
+  if (phased && phase !== 'finish') await inClusterAfterPhase(host, phased.state, { phase }, { say: options.say, warn: (line) => options.say(`warning: ${line}`) });
   if (phase !== 'distrust' && phase !== 'finish') options.say(`phase ${phase} done here. Run it on every other node (rescue-kit ca rotate ca --phase ${phase} --new-ca DIR), then run the wizard again for the next phase`);
 }
 

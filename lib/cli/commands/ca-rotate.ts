@@ -5,7 +5,7 @@ import { RescueError } from '../../errors.js';
 import { createHost } from '../../host/host.js';
 import { discover } from '../../ops/inventory/discover.js';
 import { parseDuration } from '../../pki/validity.js';
-import { say } from '../output.js';
+import { say, warn } from '../output.js';
 import { planAndApply, RenewCommandOptions } from './renew.js';
 
 export interface CaRotateOptions extends RenewCommandOptions {
@@ -13,6 +13,11 @@ export interface CaRotateOptions extends RenewCommandOptions {
   newCa?: string;
   exportNew?: string;
   certificatesOnly?: boolean;
+  /** --no-in-cluster: leave the cluster's objects alone. */
+  inCluster?: boolean;
+  inClusterFrom?: string;
+  inClusterOut?: string;
+  exportKubeconfigs?: string;
 }
 
 const NEXT: Record<string, string> = {
@@ -50,7 +55,28 @@ export async function caRotate(names: string[], options: CaRotateOptions): Promi
   const state = (plan as Awaited<ReturnType<typeof buildRotationPhase>>).state;
   if (options.exportNew) say(`exported for the other control planes: ${writeExchange(host, options.exportNew, state, { withKeys: !options.certificatesOnly }).join(', ')}`);
   if (options.newCa) writeExchange(host, options.newCa, state, { withKeys: false });
+  if (chosen.includes('ca')) await clusterCaCopies(host, state, phase, options);
   say(`next: ${NEXT[phase]}`);
+}
+
+/** After a phase of the cluster CA: its copies in the cluster (live, or the scripts), and kubeconfigs to hand out. */
+async function clusterCaCopies(host: ReturnType<typeof createHost>, state: import('../../ops/ca/rotation-state.js').RotationState, phase: 'trust' | 'reissue' | 'distrust', options: CaRotateOptions): Promise<void> {
+  const { exportKubeconfigs, inClusterAfterPhase } = await import('../../ops/ca/after-phase.js');
+  if (options.inCluster !== false) {
+    const outcome = await inClusterAfterPhase(host, state, { phase, objectsFrom: options.inClusterFrom, out: options.inClusterOut }, { say, warn });
+    if (outcome) say(`in-cluster copies: ${outcome.out}/ (${outcome.source === 'offline' ? 'the API did not answer: export.sh written' : outcome.applied ? `${outcome.copies.length} object(s) replaced` : `${outcome.copies.length} object(s) to replace with apply.sh`})`);
+  }
+  if (options.exportKubeconfigs) say(`kubeconfigs to hand out again: ${exportKubeconfigs(host, options.exportKubeconfigs).map((name) => `${options.exportKubeconfigs}/${name}`).join(', ')}`);
+}
+
+/** `ca in-cluster DIR`: continue the in-cluster step of a phase (from exported objects, or live once the API answers). */
+export async function caInCluster(dir: string, options: { root?: string; from?: string; kubeconfig?: string; apply?: boolean }): Promise<void> {
+  const host = createHost({ root: options.root });
+  const { readRotationFile, rotateInClusterCopies } = await import('../../ops/ca/in-cluster-run.js');
+  const { adminConf } = await import('../../ops/ca/after-phase.js');
+  const { phase, ca } = readRotationFile(dir);
+  const outcome = await rotateInClusterCopies(host, { phase, ca, out: dir, from: options.from, kubeconfig: options.kubeconfig ?? host.real(adminConf()), apply: options.apply !== false && !options.from }, { say, warn });
+  say(`in-cluster copies, phase ${phase}: ${outcome.out}/ (${outcome.applied ? `${outcome.copies.length} object(s) replaced` : outcome.source === 'offline' ? 'the API did not answer' : `${outcome.copies.length} object(s) to replace with apply.sh`})`);
 }
 
 /** The two-phase rotation of the cluster CA alone (start: bundle + re-issue at once; finish). */

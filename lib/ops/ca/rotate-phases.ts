@@ -11,7 +11,7 @@
 // sa.key (the signer) becomes the new key at reissue.
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { caSpec, CaName, KUBECONFIGS, LEAF_CERTIFICATES, PKI_DIR, RESTART_ORDER, SERVICE_ACCOUNT_KEY } from '../../catalogue/kubeadm.js';
+import { caSpec, CaName, kubeconfigSpec, KUBECONFIGS, LEAF_CERTIFICATES, PKI_DIR, RESTART_ORDER, SERVICE_ACCOUNT_KEY } from '../../catalogue/kubeadm.js';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { Certificate, parseCertificates } from '../../pki/certificate.js';
@@ -25,6 +25,8 @@ import { Inventory } from '../inventory/discover.js';
 import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
 import { sha256Hex } from '../../pki/digest.js';
+import { AdminCredentials, userKubeconfigChanges } from './user-kubeconfigs.js';
+import { readKubeconfig } from '../inventory/kubeconfig.js';
 
 const LEAF_VALIDITY_MS = 365 * 86_400_000;
 const SA_PRIVATE = `${PKI_DIR}/${SERVICE_ACCOUNT_KEY.privateKey}`;
@@ -162,6 +164,18 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
   return plan;
 }
 
+/** admin.conf's credentials now and as the reissue plan rewrites them: how a user's copy of it is recognised and renewed. */
+function adminCredentials(host: Host, changes: FileChange[]): AdminCredentials | undefined {
+  const file = kubeconfigSpec('admin.conf')!.storage.file;
+  const before = host.read(file)?.toString();
+  const after = changes.find((change) => change.hostPath === file)?.data?.toString();
+  if (!before || !after) return undefined;
+  const user = readKubeconfig(before, host.real(file)).currentUser;
+  const renewed = readKubeconfig(after, host.real(file)).currentUser;
+  if (!user?.certData || !renewed?.certData) return undefined;
+  return { certData: user.certData, keyData: user.keyData, newCertData: renewed.certData };
+}
+
 interface PhasePart {
   items: RenewItem[];
   changes: FileChange[];
@@ -209,7 +223,8 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
     if (newKey && oldKey) part.changes.push(fileChange(host, staged.key, Buffer.from(exportPrivateKeyPem(newKey)), true, `${name}: the new CA key, kept until reissue`));
     part.items.push({ name, kind: 'ca', ca: name, keyAction: 'new', before: summaryOf(old), after: summaryOf(newCa), differences: [], notes: ['trusted beside the old CA; nothing re-signed yet'] });
     part.audit.push(certificateEntry('CREATE', name, newCa, staged.certificate, { detail: `${name} rotation, trust: new CA key; ${base} trusts [old, new]` }));
-    part.rotation = { newFingerprint: sha256Hex(newCa.der), oldFingerprint: sha256Hex(old.der), startedAt: host.now().toISOString(), nodes: {} };
+    if (name === 'ca') part.changes.push(...userKubeconfigChanges(host, { old: [old], new: newCa }, 'trust').changes);
+    part.rotation = { newFingerprint: sha256Hex(newCa.der), oldFingerprint: sha256Hex(old.der), oldCertificatesPem: old.pem, newCertificatePem: newCa.pem, startedAt: host.now().toISOString(), nodes: {} };
     return part;
   }
 
@@ -247,6 +262,7 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
       fileChange(host, staged.key, undefined, false, `${name}: staged new CA key moved into place`),
       ...(leaves?.changes ?? []),
     );
+    if (name === 'ca') part.changes.push(...userKubeconfigChanges(host, { old: olds, new: newCa }, 'reissue', adminCredentials(host, leaves?.changes ?? [])).changes);
     part.items.push(...(leaves?.items ?? []));
     part.warnings.push(...(leaves?.warnings ?? []));
     part.restart.push(...(leaves?.restart ?? []));
@@ -258,6 +274,8 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
     const certificate = inventory.items.find((item) => item.name === leaf)?.certificate?.value;
     return certificate && !isIssuedBy(certificate, newCa);
   });
+  const users = name === 'ca' ? userKubeconfigChanges(host, { old: olds, new: newCa }, 'distrust') : undefined;
+  stillOld.push(...(users?.signedByOldOnly ?? []));
   const behind = nodesBehind(state, name, 'reissue').filter((other) => other !== node);
   if ((stillOld.length || behind.length) && !options.force) {
     const what = [...(stillOld.length ? [`leaves on this node still signed by the old CA only: ${stillOld.join(', ')}`] : []), ...(behind.length ? [`nodes that have not done reissue: ${behind.join(', ')}`] : [])];
@@ -267,7 +285,7 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
   }
   if (stillOld.length || behind.length) part.warnings.push(`${name}: distrusted with --force although ${[...stillOld, ...behind].join(', ')} still depend on the old CA`);
   part.changes.push(fileChange(host, file, Buffer.from(newCa.pem), false, `${base}: the new CA only`));
-  if (name === 'ca') part.changes.push(...kubeconfigCaDataChanges(host, newCa.pem, 'trust the new CA only'));
+  if (name === 'ca') part.changes.push(...kubeconfigCaDataChanges(host, newCa.pem, 'trust the new CA only'), ...users!.changes);
   part.items.push({ name, kind: 'ca', ca: name, keyAction: 'new', before: summaryOf(newCa), after: summaryOf(newCa), differences: [], notes: ['the old CA is no longer trusted'] });
   part.audit.push(...olds.map((old) => certificateEntry('REVOKE', name, old, file, { detail: `${name} rotation, distrust: old CA removed from ${base}${name === 'ca' ? ' and every kubeconfig' : ''}` })));
   return part;

@@ -11,6 +11,8 @@ import { fileChange, type FileChange } from '../renewal/file-changes.js';
 import type { ClusterFromManifests } from '../inventory/manifests.js';
 
 export const ROTATION_STATE = '/var/lib/rescue-kit/ca-rotation.json';
+/** Where each phase's in-cluster directory goes (originals, patched objects, apply/rollback scripts). */
+export const IN_CLUSTER_DIR = '/var/lib/rescue-kit/ca-rotation';
 /** The legacy two-phase rotation's marker (ca rotate --phase start): still counts as in progress. */
 const LEGACY_OLD_CA = `${PKI_DIR}/ca.old.crt`;
 
@@ -23,6 +25,12 @@ export interface AuthorityRotation {
   /** sha256 of the new CA's DER (sa: of the new public key's SPKI), colon-free hex. */
   newFingerprint: string;
   oldFingerprint: string;
+  /**
+   * The old and new CA certificates (public; X.509 authorities only), so copies outside the node — in-cluster
+   * caBundles, users' kubeconfigs — can still be told apart after the node's own files dropped the old one.
+   */
+  oldCertificatesPem?: string;
+  newCertificatePem?: string;
   startedAt: string;
   /** node name -> the last phase it completed. */
   nodes: Record<string, RotationPhase>;

@@ -2,10 +2,10 @@
 // admission webhook's serving cert and caBundle, live with kubectl or offline
 // from exported manifests. Always writes the originals, the patched manifests,
 // and apply/rollback scripts; front ends collect the options and print.
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
-import { RescueError, withFile } from '../../errors.js';
+import { stringify } from 'yaml';
+import { RescueError } from '../../errors.js';
+import { exportedObjects } from '../exported-objects.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, FileToWrite, readText } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, currentServingSans, serviceNames, WebhookTarget } from './webhook.js';
@@ -35,22 +35,6 @@ export interface WebhookOptions extends ConfigurationChoice {
 export interface WebhookTalk {
   say(line: string): void;
   warn(line: string): void;
-}
-
-function objectsIn(dir: string): K8sObject[] {
-  const objects: K8sObject[] = [];
-  for (const file of readdirSync(dir).filter((name) => /\.(ya?ml|json)$/.test(name))) {
-    const path = join(dir, file);
-    withFile(path, () => {
-      for (const document of parseAllDocuments(readFileSync(path, 'utf8'))) {
-        if ('errors' in document && document.errors.length) throw new RescueError('INVALID_CONFIG', `not valid YAML/JSON: ${document.errors[0]!.message}`, { hint: 'export again with kubectl get ... -o yaml' });
-        const value = document.toJS() as K8sObject | null;
-        if (!value) continue;
-        objects.push(...(value.kind === 'List' ? ((value.items as K8sObject[]) ?? []) : [value]));
-      }
-    });
-  }
-  return objects;
 }
 
 async function kubectlGet(host: Host, args: string[]): Promise<K8sObject | undefined> {
@@ -94,7 +78,7 @@ export async function renewWebhook(host: Host, options: WebhookOptions, talk: We
   let workloads: string[];
   const searched = options.from ? options.from : 'the cluster';
   if (options.from) {
-    const objects = objectsIn(options.from);
+    const objects = exportedObjects(options.from);
     secret = objects.find((object) => object.kind === 'Secret' && object.metadata?.name === options.secret);
     for (const { kind, name } of references) {
       const found = objects.find((object) => object.kind === CONFIGURATION_KINDS[kind] && object.metadata?.name === name);
