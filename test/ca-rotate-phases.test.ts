@@ -110,6 +110,16 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     expect(spkiBase64(newSaPub)).to.not.equal(spkiBase64(oldSaPub));
     expect((await runCli(['check', '--root', root])).stdout).to.include('CA rotation in progress: ca phase reissue');
 
+    // sa: pods may hold tokens of the old key for up to 24 h after reissue: refused, nothing changed.
+    const stateFile = join(root, 'var/lib/rescue-kit/ca-rotation.json');
+    const tooEarly = await rotate(root, 'distrust', ['--all']);
+    expect(tooEarly.exitCode).to.equal(3);
+    expect(tooEarly.stderr).to.match(/sa: the last reissue was 0\.\d h ago .*pods may still hold tokens of the old key until/);
+    expect(readFileSync(pki('sa.pub'), 'utf8').match(/BEGIN PUBLIC KEY/g)).to.have.length(2);
+    // 25 h later (the state says when each node reissued) it goes through without --token-grace.
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    for (const rotation of Object.values(state.authorities) as { phaseAt: Record<string, string> }[]) for (const node of Object.keys(rotation.phaseAt)) rotation.phaseAt[node] = new Date(Date.now() - 25 * 3_600_000).toISOString();
+    writeFileSync(stateFile, JSON.stringify(state));
     const distrust = await rotate(root, 'distrust', ['--all']);
     expect(distrust.exitCode, distrust.stderr).to.equal(0);
     // Every leaf against the final CA alone: openssl and Go.
@@ -156,13 +166,13 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     for (const phase of ['trust', 'reissue', 'distrust']) {
       const before = snapshot(root);
       const stateBefore = readState(root);
-      const run = await rotate(root, phase, ['--all']);
+      const run = await rotate(root, phase, ['--all', '--token-grace', '0']);
       expect(run.exitCode, run.stderr).to.equal(0);
       const back = await runCli(['rollback', '--root', root, '--yes']);
       expect(back.exitCode, back.stderr).to.equal(0);
       expect(snapshot(root), phase).to.deep.equal(before);
       expect(readState(root), phase).to.equal(stateBefore);
-      expect((await rotate(root, phase, ['--all'])).exitCode, `${phase} again`).to.equal(0);
+      expect((await rotate(root, phase, ['--all', '--token-grace', '0'])).exitCode, `${phase} again`).to.equal(0);
     }
   });
 

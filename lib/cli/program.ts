@@ -85,6 +85,7 @@ export function buildProgram(): Command {
       .option('--no-in-cluster', 'ca: leave the cluster\'s copies of the CA (cluster-info, caBundles) alone')
       .option('--in-cluster-from <path>', 'ca: read those objects from an export (file or dir) instead of the live cluster; writes apply.sh, applies nothing')
       .option('--in-cluster-out <dir>', 'ca: where the in-cluster directory goes (default var/lib/rescue-kit/ca-rotation/in-cluster-PHASE-TIME)')
+      .option('--token-grace <duration>', 'sa distrust: wait this long after the last reissue for pods to refresh their tokens (default 24h; 0 once they did)')
       .option('--export-kubeconfigs <dir>', 'ca: copy admin.conf/super-admin.conf as this phase left them into DIR (0700) to hand out again'),
   ).action(async (authorities, options) => (await import('./commands/ca-rotate.js')).caRotate(authorities, options));
 

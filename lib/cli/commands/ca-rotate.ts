@@ -18,7 +18,11 @@ export interface CaRotateOptions extends RenewCommandOptions {
   inClusterFrom?: string;
   inClusterOut?: string;
   exportKubeconfigs?: string;
+  tokenGrace?: string;
 }
+
+/** --token-grace: a duration, or 0 (the operator knows every pod's token was refreshed). */
+const graceOf = (text: string) => (/^\s*0+[a-z]*\s*$/.test(text) ? 0 : parseDuration(text, '--token-grace'));
 
 const NEXT: Record<string, string> = {
   trust: 'once every node (control planes, then workers) has done trust: --phase reissue, node by node',
@@ -48,7 +52,7 @@ export async function caRotate(names: string[], options: CaRotateOptions): Promi
     host,
     options,
     `ca rotate --phase ${phase} ${chosen.join(' ')}`,
-    async () => buildRotationPhase(host, discover(host), { phase, authorities: chosen, durationMs: parseDuration(options.validity, '--validity'), given: exchange?.given, shared: exchange?.shared, force: options.force }),
+    async () => buildRotationPhase(host, discover(host), { phase, authorities: chosen, durationMs: parseDuration(options.validity, '--validity'), given: exchange?.given, shared: exchange?.shared, force: options.force, tokenGraceMs: options.tokenGrace === undefined ? undefined : graceOf(options.tokenGrace) }),
     `ca rotate ${chosen.join(' ')}: phase ${phase} done on this node`,
   );
   if (!plan || options.dryRun) return;

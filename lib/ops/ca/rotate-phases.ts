@@ -74,7 +74,15 @@ export interface PhaseOptions {
   /** From --new-ca DIR's ca-rotation.json: what the other nodes have done. */
   shared?: RotationState;
   force?: boolean;
+  /**
+   * sa distrust: how long after the last node's reissue tokens of the old key may still be in use (default
+   * 24 h: the kubelet refreshes a pod's projected token at the latest 24 h after it was issued).
+   */
+  tokenGraceMs?: number;
 }
+
+/** The kubelet's upper bound for refreshing a projected service-account token (pkg/kubelet/token: maxTTL). */
+export const TOKEN_REFRESH_BOUND_MS = 24 * 3_600_000;
 
 export interface PhasePlan extends AuditedPlan {
   /** The state as this phase leaves it (also written by the plan); what to share with the other nodes. */
@@ -154,7 +162,8 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
     const known = state.authorities[name];
     const rotation = part.rotation && known?.newFingerprint !== part.rotation.newFingerprint ? part.rotation : known!;
     const nodes = { ...rotation.nodes, [node]: options.phase };
-    state = { ...state, authorities: { ...state.authorities, [name]: { ...rotation, nodes } } };
+    const phaseAt = { ...rotation.phaseAt, [node]: now.toISOString() };
+    state = { ...state, authorities: { ...state.authorities, [name]: { ...rotation, nodes, phaseAt } } };
   }
   // A tree is done with an authority once it distrusted the old one; the exchange directory keeps the others' progress.
   const local_ = { ...state, authorities: Object.fromEntries(Object.entries(state.authorities).filter(([, rotation]) => rotation!.nodes[node] !== 'distrust')) };
@@ -291,6 +300,22 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
   return part;
 }
 
+/**
+ * Pods keep using the token they hold until the kubelet refreshes it, which it does at the latest 24 h after
+ * issue: distrust right after reissue would turn every pod's in-cluster API call into 401 for up to a day.
+ */
+function refuseWhileOldTokensLive(rotation: RotationState['authorities'][Rotatable], now: Date, graceMs: number): void {
+  const reissued = Object.entries(rotation!.nodes).filter(([, phase]) => phase === 'reissue').map(([node]) => rotation!.phaseAt?.[node]).filter((at): at is string => Boolean(at)).sort();
+  const last = reissued.at(-1);
+  if (!last || graceMs <= 0) return;
+  const until = new Date(Date.parse(last) + graceMs);
+  if (now >= until) return;
+  const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
+  throw new RescueError('PRECONDITION', `sa: the last reissue was ${hours(now.getTime() - Date.parse(last))} ago (${last}); pods may still hold tokens of the old key until ${until.toISOString()} (the kubelet refreshes a projected token at the latest 24 h after issue)`, {
+    hint: 'distrust after that time; or, once every pod was restarted or its token refreshed (and no legacy token Secret of the old key is in use), pass --token-grace 0',
+  });
+}
+
 async function saPhase(host: Host, state: RotationState, node: string, options: PhaseOptions): Promise<PhasePart> {
   const part: PhasePart = { items: [], changes: [], audit: [], warnings: [], restart: [] };
   const pubText = host.read(SA_PUBLIC)?.toString();
@@ -338,6 +363,7 @@ async function saPhase(host: Host, state: RotationState, node: string, options: 
   const stillOld = keyText && fingerprint(keyText) !== rotation.newFingerprint ? ['sa.key on this node'] : [];
   const blocking = [...stillOld, ...nodesBehind(state, 'sa', 'reissue').filter((other) => other !== node).map((other) => `node ${other}`)];
   if (blocking.length && !options.force) throw new RescueError('PRECONDITION', `sa: distrust would reject tokens still signed by the old key — not reissued yet: ${blocking.join(', ')}`, { hint: 'run --phase reissue there first, or distrust anyway with --force' });
+  refuseWhileOldTokensLive(rotation, host.now(), options.tokenGraceMs ?? TOKEN_REFRESH_BOUND_MS);
   if (blocking.length) part.warnings.push(`sa: distrusted with --force although ${blocking.join(', ')} still sign with the old key`);
   part.changes.push(fileChange(host, SA_PUBLIC, Buffer.from(newPub), false, 'sa.pub: the new key only'));
   part.items.push({ name: 'sa', kind: 'ca', ca: 'sa', keyAction: 'new', before: keySummary(newPub, 'service-account key'), after: keySummary(newPub, 'service-account key'), differences: [], notes: ['tokens of the old key no longer verify'] });

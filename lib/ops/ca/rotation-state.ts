@@ -34,6 +34,8 @@ export interface AuthorityRotation {
   startedAt: string;
   /** node name -> the last phase it completed. */
   nodes: Record<string, RotationPhase>;
+  /** node name -> when it completed that phase (ISO): how long the sa key's overlap has lasted. */
+  phaseAt?: Record<string, string>;
 }
 
 export interface RotationState {
@@ -113,8 +115,13 @@ export function mergeStates(a: RotationState, b: RotationState | undefined): Rot
     }
     if (mine.newFingerprint !== other.newFingerprint) continue;
     const nodes = { ...other.nodes };
-    for (const [node, phase] of Object.entries(mine.nodes)) if (!nodes[node] || phaseIndex(phase) > phaseIndex(nodes[node]!)) nodes[node] = phase;
-    merged.authorities[name] = { ...mine, nodes };
+    const phaseAt = { ...other.phaseAt };
+    for (const [node, phase] of Object.entries(mine.nodes)) {
+      if (nodes[node] && phaseIndex(phase) <= phaseIndex(nodes[node]!)) continue;
+      nodes[node] = phase;
+      if (mine.phaseAt?.[node]) phaseAt[node] = mine.phaseAt[node]!;
+    }
+    merged.authorities[name] = { ...mine, nodes, phaseAt };
   }
   return merged;
 }
