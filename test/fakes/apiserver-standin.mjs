@@ -4,12 +4,15 @@
 // demands a client cert signed by --client-ca-file, and reaches etcd with the
 // --etcd-certfile/--etcd-keyfile pair: /livez and /readyz answer 200 only while
 // etcd answers /health through one of --etcd-servers, and any other path does
-// a real range read in etcd (POST /v3/kv/range). On SIGTERM it behaves like the
-// real apiserver's --shutdown-delay-duration: /readyz fails at once (so the load
-// balancer's health check takes it out), requests are still served for the
-// delay, then it stops listening and exits when the last request is done.
+// a real range read in etcd (POST /v3/kv/range), except the Kubernetes API
+// paths (/api, /apis, /version, /openapi): kube-objects.mjs serves those from
+// etcd, for kubectl. On SIGTERM it behaves like the real apiserver's
+// --shutdown-delay-duration: /readyz fails at once (so the load balancer's
+// health check takes it out), requests are still served for the delay, then
+// it stops listening and exits when the last request is done.
 import { readFileSync } from 'node:fs';
 import { createServer, request } from 'node:https';
+import { isKubeApiPath, kubeObjects } from './kube-objects.mjs';
 
 const flags = new Map(process.argv.slice(2).map((arg) => /^--([^=]+)=(.*)$/.exec(arg)).filter(Boolean).map((m) => [m[1], m[2]]));
 const need = (name) => {
@@ -54,14 +57,15 @@ async function etcdHealthy() {
   if (!/"health":\s*"true"/.test(text)) throw new Error(`etcd /health: ${text}`);
 }
 
+const serveKubeApi = kubeObjects(etcdCall);
 let shuttingDown = false;
 let inFlight = 0;
 const server = createServer(
   { cert: readFileSync(need('tls-cert-file')), key: readFileSync(need('tls-private-key-file')), ca: readFileSync(need('client-ca-file')), requestCert: true, rejectUnauthorized: true },
   async (req, res) => {
     inFlight++;
-    const reply = (status, text) => {
-      res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    const reply = (status, text, type = 'text/plain') => {
+      res.writeHead(status, { 'content-type': type, connection: 'close' });
       res.end(text);
       inFlight--;
     };
@@ -71,6 +75,10 @@ const server = createServer(
       if (path === '/livez' || path === '/readyz' || path === '/healthz') {
         await etcdHealthy();
         return reply(200, 'ok');
+      }
+      if (isKubeApiPath(path)) {
+        const answer = await serveKubeApi(req, `${bind}:${port}`);
+        return reply(answer.status, answer.body, answer.type);
       }
       const key = Buffer.from(`/registry${path}`).toString('base64');
       const range = await etcdCall('/v3/kv/range', JSON.stringify({ key }));
