@@ -28,3 +28,13 @@ export function exportedObjects(path: string): K8sObject[] {
   }
   return objects;
 }
+
+/**
+ * An object as a rollback writes it back: without metadata.resourceVersion. The run itself changed the object,
+ * so the version it was read at is stale by then, and the apiserver would refuse it as a Conflict.
+ */
+export function withoutResourceVersion(object: K8sObject): K8sObject {
+  const copy = structuredClone(object);
+  delete (copy.metadata as Record<string, unknown> | undefined)?.resourceVersion;
+  return copy;
+}

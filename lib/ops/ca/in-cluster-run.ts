@@ -13,7 +13,7 @@ import { RescueError } from '../../errors.js';
 import { makeDirectories, PUBLIC_MODE, readText, writeFilesAtomically, type FileToWrite } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { parseCertificates } from '../../pki/certificate.js';
-import { exportedObjects } from '../exported-objects.js';
+import { exportedObjects, withoutResourceVersion } from '../exported-objects.js';
 import type { K8sObject } from '../seeds/webhook.js';
 import { carriesCa, objectLabel, patchCaBundles, patchClusterInfo, type PatchedCopy, type RotatingCa, rotatingCaFromPems } from './ca-copies.js';
 import type { RotationPhase } from './rotation-state.js';
@@ -75,13 +75,6 @@ async function apiAnswers(host: Host, kubeconfig: string): Promise<string | unde
 const itemsOf = (list: K8sObject | undefined) => ((list?.items as K8sObject[] | undefined) ?? []);
 const fileName = (index: number, object: K8sObject) => `${String(index + 1).padStart(2, '0')}-${object.kind!.toLowerCase()}-${object.metadata?.namespace ? `${object.metadata.namespace}-` : ''}${object.metadata?.name}.json`;
 const json = (object: unknown) => `${JSON.stringify(object, null, 2)}\n`;
-/** The original as rollback writes it back: no resourceVersion (an unconditional replace, after ours changed it). */
-function forRollback(object: K8sObject): K8sObject {
-  const copy = structuredClone(object);
-  delete (copy.metadata as Record<string, unknown> | undefined)?.resourceVersion;
-  return copy;
-}
-
 function exportScript(): string {
   return [
     '#!/bin/sh',
@@ -158,7 +151,7 @@ export async function rotateInClusterCopies(host: Host, request: InClusterReques
   const rollbackLines = ['#!/bin/sh', '# Put the objects back as they were read (an unconditional replace).', 'set -e', 'cd "$(dirname "$0")"'];
   copies.forEach((copy, index) => {
     const name = fileName(index, copy.original);
-    files.push({ path: join(out, 'patched', name), data: json(copy.patched), mode: PUBLIC_MODE }, { path: join(out, 'original', name), data: json(forRollback(copy.original)), mode: PUBLIC_MODE });
+    files.push({ path: join(out, 'patched', name), data: json(copy.patched), mode: PUBLIC_MODE }, { path: join(out, 'original', name), data: json(withoutResourceVersion(copy.original)), mode: PUBLIC_MODE });
     applyLines.push(`kubectl replace -f patched/${name}   # ${objectLabel(copy.original)}: ${copy.changed.join(', ')}`);
     rollbackLines.splice(4, 0, `kubectl replace -f original/${name}`);
   });

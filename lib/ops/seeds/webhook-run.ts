@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { RescueError } from '../../errors.js';
-import { exportedObjects } from '../exported-objects.js';
+import { exportedObjects, withoutResourceVersion } from '../exported-objects.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, FileToWrite, readText } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, currentServingSans, serviceNames, WebhookTarget } from './webhook.js';
@@ -111,8 +111,9 @@ export async function renewWebhook(host: Host, options: WebhookOptions, talk: We
     ...(material.caKeyPem ? [{ path: join(out, 'ca.key'), data: material.caKeyPem, mode: PRIVATE_KEY_MODE }] : []),
     { path: join(out, 'tls.crt'), data: material.serving.pem, mode: PUBLIC_MODE },
     { path: join(out, 'tls.key'), data: material.servingKeyPem, mode: PRIVATE_KEY_MODE },
-    ...(secret ? [{ path: join(out, 'original', 'secret.yaml'), data: yaml(secret), mode: PRIVATE_KEY_MODE }] : []),
-    ...configurations.map((configuration) => ({ path: join(out, 'original', `${configuration.kind!.toLowerCase()}.yaml`), data: yaml(configuration), mode: PUBLIC_MODE })),
+    // rollback.sh applies these after apply.sh changed the objects: no stale resourceVersion in them.
+    ...(secret ? [{ path: join(out, 'original', 'secret.yaml'), data: yaml(withoutResourceVersion(secret)), mode: PRIVATE_KEY_MODE }] : []),
+    ...configurations.map((configuration) => ({ path: join(out, 'original', `${configuration.kind!.toLowerCase()}.yaml`), data: yaml(withoutResourceVersion(configuration)), mode: PUBLIC_MODE })),
   ];
   const applyLines = ['#!/bin/sh', '# Apply the renewed webhook certificate (written by rescue-kit webhook).', 'set -e', 'cd "$(dirname "$0")"', 'kubectl apply -f secret.yaml', ...patched.map((entry) => `kubectl apply -f ${entry.object.kind!.toLowerCase()}.yaml`)];
   // Restart what really mounts the Secret; a guessed name would fail at 3 a.m. or restart the wrong thing.
