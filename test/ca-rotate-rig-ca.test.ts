@@ -11,6 +11,10 @@ import { parse } from 'yaml';
 import { parseCertificates } from '../lib/pki/certificate.js';
 import { mintClient, Rig, RigNode, startClusterRig } from './helpers/cluster-rig.js';
 import { goCheck, opensslVerify, tempDir } from './helpers/env.js';
+import { kubectl, writeKubeconfig } from './helpers/kube-api.js';
+import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { cli, show } from './helpers/renew.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +83,26 @@ function adminLoop(rig: Rig) {
   };
 }
 
+const b64 = (pem: string | Buffer) => Buffer.from(pem).toString('base64');
+const ders = (base64: string) => parseCertificates(Buffer.from(base64, 'base64')).map((certificate) => certificate.der.toString('base64'));
+
+/** The in-cluster copies of the cluster CA an operator's cluster has: cluster-info, a webhook of ours and one of another CA, an APIService. */
+function inClusterObjects(oldCaPem: string, otherCaPem: string, server: string): string {
+  const kubeconfig = `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ${b64(oldCaPem)}\n    server: ${server}\n  name: ""\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n`;
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cluster-info', namespace: 'kube-public' }, data: { kubeconfig, 'jws-kubeconfig-abcdef': 'eyJhbGciOiJIUzI1NiJ9..c2ln' } },
+      { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'policy' }, webhooks: [
+        { name: 'ours.example.com', clientConfig: { caBundle: b64(oldCaPem), service: { name: 'ours', namespace: 'default' } }, admissionReviewVersions: ['v1'], sideEffects: 'None' },
+        { name: 'theirs.example.com', clientConfig: { caBundle: b64(otherCaPem), service: { name: 'theirs', namespace: 'default' } }, admissionReviewVersions: ['v1'], sideEffects: 'None' },
+      ] },
+      { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'v1.widgets.example.com' }, spec: { caBundle: b64(oldCaPem), group: 'widgets.example.com', version: 'v1', groupPriorityMinimum: 100, versionPriority: 10, service: { name: 'widgets', namespace: 'default' } } },
+    ],
+  });
+}
+
 describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-signed client certs in the overlap, only new after distrust', function () {
   this.timeout(180_000);
   let rig: Rig;
@@ -94,9 +118,39 @@ describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-s
     const work = tempDir('rk-rotate-ca-');
     const share = join(work, 'new-ca');
     const oldCa = parseCertificates(readFileSync(join(rig.nodes[0]!.pki, 'ca.crt')))[0]!;
+    const otherCa = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=another-ca', '-days', '30'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const seeder = writeKubeconfig(rig);
+    for (const object of JSON.parse(inClusterObjects(oldCa.pem, otherCa, rig.lbUrl)).items) {
+      const seeded = await kubectl(seeder, ['create', '-f', '-'], JSON.stringify(object));
+      expect(seeded.exitCode, seeded.stderr).to.equal(0);
+    }
+    // Reads as cp1's own kubectl would (its admin.conf), with a discovery cache outside the tree.
+    const asCp1 = async (args: string[]) => {
+      const result = await execa('kubectl', ['--kubeconfig', join(rig.nodes[0]!.root, 'etc/kubernetes/admin.conf'), ...args, '-o', 'json'], { env: { KUBECACHEDIR: join(work, 'kube-cache') }, reject: false });
+      if (result.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+      return JSON.parse(String(result.stdout));
+    };
+    const copies = async () => {
+      const info = await asCp1(['-n', 'kube-public', 'get', 'configmap', 'cluster-info']);
+      const policy = await asCp1(['get', 'validatingwebhookconfiguration', 'policy']);
+      const service = await asCp1(['get', 'apiservice', 'v1.widgets.example.com']);
+      return {
+        versions: [info, policy, service].map((object) => object.metadata.resourceVersion).join(','),
+        clusterInfo: ders(parse(info.data.kubeconfig).clusters[0].cluster['certificate-authority-data']),
+        jws: info.data['jws-kubeconfig-abcdef'],
+        ours: ders(policy.webhooks[0].clientConfig.caBundle),
+        theirs: ders(policy.webhooks[1].clientConfig.caBundle),
+        apiService: ders(service.spec.caBundle),
+        clusterInfoPem: Buffer.from(parse(info.data.kubeconfig).clusters[0].cluster['certificate-authority-data'], 'base64'),
+      };
+    };
+    const [oldDer] = ders(b64(oldCa.pem));
+    const [otherDer] = ders(b64(otherCa));
+    const inClusterOutput: string[] = [];
     const loop = adminLoop(rig);
     const timings: string[] = [];
     let oldClient: Credentials | undefined;
+    let versionsAfterFirst = '';
     try {
       for (const phase of ['trust', 'reissue', 'distrust']) {
         for (const [index, node] of rig.nodes.entries()) {
@@ -105,6 +159,34 @@ describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-s
           const run = await cli(['ca', 'rotate', 'ca', '--phase', phase, ...exchange, '--yes', '--root', node.root, '--restart', 'static-pod', '--timeout', '30s'], node.fakes.env, 90_000);
           expect(run.exitCode, `${phase} on ${node.name}: ${show(run)}`).to.equal(0);
           timings.push(`${phase}@${node.name} ${((Date.now() - started) / 1000).toFixed(1)}s`);
+          inClusterOutput.push(`${phase}@${node.name}: ${/in-cluster copies: \S+ \((.*)\)$/m.exec(run.stdout + run.stderr)?.[1] ?? '?'}`);
+          if (index === 0) {
+            // The first control plane's run updated the cluster's copies (and read them back); the next ones find nothing to do.
+            const now = await copies();
+            const newDer = ders(b64(readFileSync(join(rig.nodes[0]!.pki, phase === 'trust' ? 'ca.new.crt' : 'ca.crt'))))[0]!;
+            const expected = phase === 'distrust' ? [newDer] : [oldDer!, newDer];
+            expect(now.clusterInfo, `cluster-info after ${phase}`).to.deep.equal(expected);
+            expect(now.ours, `our webhook's caBundle after ${phase}`).to.deep.equal(expected);
+            expect(now.apiService, `the APIService's caBundle after ${phase}`).to.deep.equal(expected);
+            expect(now.theirs, 'a webhook of another CA is left alone').to.deep.equal([otherDer]);
+            expect(now.jws).to.equal('eyJhbGciOiJIUzI1NiJ9..c2ln');
+            versionsAfterFirst = now.versions;
+          }
+          if (index > 0) expect(inClusterOutput.at(-1)).to.match(/nothing to change/);
+          if (index === 2) expect((await copies()).versions, `${phase}: cp2 and cp3 changed no object`).to.equal(versionsAfterFirst);
+        }
+        if (phase === 'trust') {
+          // apply.sh again: its objects carry the resourceVersion they were read at, so a change made since then
+          // (someone's label; and the run's own replace) is a Conflict, never overwritten.
+          const base = join(rig.nodes[0]!.root, 'var/lib/rescue-kit/ca-rotation');
+          const dir = join(base, readdirSync(base).find((name) => name.startsWith('in-cluster-trust-'))!);
+          const admin = join(rig.nodes[0]!.root, 'etc/kubernetes/admin.conf');
+          expect((await execa('kubectl', ['--kubeconfig', admin, 'label', 'validatingwebhookconfiguration', 'policy', 'owner=someone'], { reject: false })).exitCode).to.equal(0);
+          const again = await execa('sh', [join(dir, 'apply.sh')], { env: { KUBECONFIG: admin, KUBECACHEDIR: join(work, 'kube-cache') }, reject: false });
+          expect(again.exitCode).to.not.equal(0);
+          expect(String(again.stderr)).to.match(/Conflict|the object has been modified/);
+          expect((await asCp1(['get', 'validatingwebhookconfiguration', 'policy'])).metadata.labels).to.deep.equal({ owner: 'someone' });
+          versionsAfterFirst = (await copies()).versions;
         }
         if (phase === 'trust') oldClient = { ...rig.client, ca: readFileSync(join(rig.nodes[0]!.pki, 'ca.crt')) };
         if (phase === 'reissue') {
@@ -118,11 +200,14 @@ describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-s
       }
     } finally {
       const stats = await loop.stop();
-      console.log(`      ca rotation: ${timings.join(', ')}; admin.conf client ${stats.requests} requests ${stats.failures} failed (${stats.retried} retried on the next apiserver)`);
+      console.log(`      ca rotation: ${timings.join(', ')}; admin.conf client ${stats.requests} requests ${stats.failures} failed (${stats.retried} retried on the next apiserver); in-cluster: ${inClusterOutput.join('; ')}`);
       expect(stats.failures, stats.errors.join('\n')).to.equal(0);
     }
     const finalCa = readFileSync(join(rig.nodes[0]!.pki, 'ca.crt'));
     expect(parseCertificates(finalCa)).to.have.length(1);
+    // What a joining node learns from cluster-info verifies every apiserver's (new-signed) serving cert.
+    const joinerCa = (await copies()).clusterInfoPem;
+    for (const node of rig.nodes) expect(await accepted(node, { ...(await mintFrom(rig.nodes[0]!, finalCa)), ca: joinerCa }), `cluster-info's CA verifies ${node.name}`).to.equal(true);
     const newClient = await mintFrom(rig.nodes[0]!, finalCa);
     for (const node of rig.nodes) {
       expect(readFileSync(join(node.pki, 'ca.crt')).equals(finalCa), node.name).to.equal(true);

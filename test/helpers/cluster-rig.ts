@@ -9,7 +9,7 @@
 // shared CA, so it stays valid whatever the rescue does to admin.conf.
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -159,6 +159,11 @@ export async function startClusterRig(options: RigOptions = {}): Promise<Rig> {
     // Its own etcd first, then the others: the stand-in (like the apiserver's etcd client) fails over.
     const etcdServers = [ip, ...NODES.map((node) => node.advertiseAddress).filter((other) => other !== ip)].map((address) => url(address, client!)).join(',');
     editManifest(root, 'kube-apiserver.yaml', { 'bind-address': ip, 'secure-port': String(api), 'etcd-servers': etcdServers });
+    // The node's kubeconfigs reach its own apiserver (kubeadm's default without a controlPlaneEndpoint), on the rig's port.
+    for (const conf of readdirSync(join(root, 'etc/kubernetes')).filter((name) => name.endsWith('.conf'))) {
+      const file = join(root, 'etc/kubernetes', conf);
+      writeFileSync(file, readFileSync(file, 'utf8').replaceAll(`https://${ip}:6443`, url(ip, api!)));
+    }
     const fakes = writeFakes(root);
     fakes.realProcess('etcd', commandFromManifest(root, 'etcd', 'etcd'));
     fakes.realProcess('kube-apiserver', commandFromManifest(root, 'kube-apiserver', `node ${STANDIN} --shutdown-delay-ms=700`));

@@ -68,9 +68,15 @@ async function clusterCaCopies(host: ReturnType<typeof createHost>, state: impor
   const { exportKubeconfigs, inClusterAfterPhase } = await import('../../ops/ca/after-phase.js');
   if (options.inCluster !== false) {
     const outcome = await inClusterAfterPhase(host, state, { phase, objectsFrom: options.inClusterFrom, out: options.inClusterOut }, { say, warn });
-    if (outcome) say(`in-cluster copies: ${outcome.out}/ (${outcome.source === 'offline' ? 'the API did not answer: export.sh written' : outcome.applied ? `${outcome.copies.length} object(s) replaced` : `${outcome.copies.length} object(s) to replace with apply.sh`})`);
+    if (outcome) say(`in-cluster copies: ${outcome.out}/ (${inClusterSummary(outcome)})`);
   }
   if (options.exportKubeconfigs) say(`kubeconfigs to hand out again: ${exportKubeconfigs(host, options.exportKubeconfigs).map((name) => `${options.exportKubeconfigs}/${name}`).join(', ')}`);
+}
+
+function inClusterSummary(outcome: import('../../ops/ca/in-cluster-run.js').InClusterOutcome): string {
+  if (outcome.source === 'offline') return 'the API did not answer: export.sh written';
+  if (!outcome.copies.length) return 'every copy already right: nothing to change';
+  return outcome.applied ? `${outcome.copies.length} object(s) replaced and read back` : `${outcome.copies.length} object(s) to replace: sh apply.sh`;
 }
 
 /** `ca in-cluster DIR`: continue the in-cluster step of a phase (from exported objects, or live once the API answers). */
@@ -80,7 +86,7 @@ export async function caInCluster(dir: string, options: { root?: string; from?: 
   const { adminConf } = await import('../../ops/ca/after-phase.js');
   const { phase, ca } = readRotationFile(dir);
   const outcome = await rotateInClusterCopies(host, { phase, ca, out: dir, from: options.from, kubeconfig: options.kubeconfig ?? host.real(adminConf()), apply: options.apply !== false && !options.from }, { say, warn });
-  say(`in-cluster copies, phase ${phase}: ${outcome.out}/ (${outcome.applied ? `${outcome.copies.length} object(s) replaced` : outcome.source === 'offline' ? 'the API did not answer' : `${outcome.copies.length} object(s) to replace with apply.sh`})`);
+  say(`in-cluster copies, phase ${phase}: ${outcome.out}/ (${inClusterSummary(outcome)})`);
 }
 
 /** The two-phase rotation of the cluster CA alone (start: bundle + re-issue at once; finish). */
