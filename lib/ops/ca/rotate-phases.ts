@@ -122,17 +122,38 @@ export function nextRotationPhase(host: Host, inventory: Inventory, name: Rotata
   return done ? (nextPhase(done) ?? 'trust') : 'trust';
 }
 
+/** This tree's rotation state merged with the shared progress (--new-ca DIR), the control planes etcd knows added. */
+function currentState(host: Host, inventory: Inventory, shared: RotationState | undefined): RotationState {
+  const state = mergeStates(readRotationState(host) ?? emptyState(), shared);
+  return { ...state, knownNodes: [...new Set([...state.knownNodes, ...controlPlaneNodes(inventory.cluster)])] };
+}
+
+const doneHere = (state: RotationState, name: Rotatable, node: string, phase: RotationPhase) => state.authorities[name]?.nodes[node] === phase;
+
+/**
+ * The shared state when this node has already completed `phase` for every chosen authority (a re-run, e.g. of a
+ * playbook stopped by another node's failure): nothing to do, the progress is only passed on. Else undefined.
+ */
+export function phaseAlreadyDone(host: Host, inventory: Inventory, options: Pick<PhaseOptions, 'phase' | 'authorities' | 'shared'>): RotationState | undefined {
+  const state = currentState(host, inventory, options.shared);
+  const node = nodeNameOf(inventory.cluster, host);
+  return options.authorities.every((name) => doneHere(state, name, node, options.phase)) ? state : undefined;
+}
+
 /** One phase for every chosen authority, as one plan (one backup, one journal, one restart pass). */
 export async function buildRotationPhase(host: Host, inventory: Inventory, options: PhaseOptions): Promise<PhasePlan> {
   if (inventory.layout !== 'kubeadm') throw new RescueError('USAGE', 'ca rotate works on a kubeadm tree (etc/kubernetes/pki)', { hint: 'check --root' });
   const node = nodeNameOf(inventory.cluster, host);
-  const local = readRotationState(host) ?? emptyState();
-  let state = mergeStates(local, options.shared);
-  state = { ...state, knownNodes: [...new Set([...state.knownNodes, ...controlPlaneNodes(inventory.cluster)])] };
+  let state = currentState(host, inventory, options.shared);
   const now = host.now();
   const plan: PhasePlan = { root: host.root, createdAt: now.toISOString(), items: [], changes: [], restart: [], warnings: [], audit: [], state };
   const restart = new Set<Component>();
   for (const name of options.authorities) {
+    // Done here already (a re-run): the others of the list still run; this one is left as it is.
+    if (doneHere(state, name, node, options.phase)) {
+      plan.warnings.push(`${name}: phase ${options.phase} already done on this node: left as it is`);
+      continue;
+    }
     thisPhaseRequires(state, name, node, options.phase);
     // A leaf re-signed here while another node does not trust the new CA yet would be refused there.
     const untrusting = options.phase === 'reissue' ? nodesBehind(state, name, 'trust').filter((other) => other !== node) : [];
@@ -158,7 +179,8 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
   const local_ = { ...state, authorities: Object.fromEntries(Object.entries(state.authorities).filter(([, rotation]) => rotation!.nodes[node] !== 'distrust')) };
   plan.changes.push(rotationStateChange(host, local_));
   plan.state = state;
-  plan.restart = RESTART_ORDER.filter((component) => restart.has(component));
+  // A worker runs none of the control plane's components: restarting (and health-checking) them there fails.
+  plan.restart = RESTART_ORDER.filter((component) => restart.has(component) && (inventory.node !== 'worker' || component === 'kubelet'));
   return plan;
 }
 
