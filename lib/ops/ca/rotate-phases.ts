@@ -22,7 +22,7 @@ import { isIssuedBy } from '../../pki/verify.js';
 import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import type { AuditEntry } from '../audit/record.js';
 import { Inventory } from '../inventory/discover.js';
-import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
+import { buildRenewPlan, CertificateSummary, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
 import { sha256Hex } from '../../pki/digest.js';
 
@@ -93,7 +93,8 @@ function summaryOf(certificate: Certificate) {
   return { subject: certificate.subjectText, issuer: certificate.issuerText, sans: certificate.sans.dns, notBefore: certificate.notBefore.toISOString(), notAfter: certificate.notAfter.toISOString(), serial: certificate.serialHex, key: certificate.key.label };
 }
 
-const keySummary = (pem: string, label: string) => ({ subject: label, issuer: '', sans: [], notBefore: '', notAfter: '', serial: sha256Hex(spkiOfPem(pem)).slice(0, 16), key: describeKey(publicKeyOf(parsePrivateKeyOrPublic(pem))).label });
+/** A key pair has no validity: null dates (never a made-up one), shown as "no expiry (key pair)". */
+const keySummary = (pem: string, label: string): CertificateSummary => ({ subject: label, issuer: '', sans: [], notBefore: null, notAfter: null, serial: sha256Hex(spkiOfPem(pem)).slice(0, 16), key: describeKey(publicKeyOf(parsePrivateKeyOrPublic(pem))).label });
 
 /** The leaves (catalogue names) each authority signs, present on this tree. */
 function leavesOf(inventory: Inventory, name: CaName): string[] {
