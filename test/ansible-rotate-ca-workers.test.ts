@@ -83,7 +83,8 @@ describe('ansible: rotate-ca.yml carries the cluster CA to workers (certificates
       const started = Date.now();
       const run = await execa('ansible-playbook', ['-i', inventory, PLAYBOOK, '-e', `rescue_kit_home=${repoRoot}`, '-e', 'rescue_kit_ca=ca', '-e', `rescue_kit_phase=${phase}`, '-e', 'rescue_kit_worker_batch=2', '-e', `rescue_kit_exchange=${exchange}`, '-e', `rescue_kit_remote_dir=${remote}`], {
         reject: false,
-        env: ansibleEnv(dir),
+        // Pipelining: no module file copied per task (every host is local here); it halves the run.
+        env: { ...ansibleEnv(dir), ANSIBLE_PIPELINING: '1' },
         extendEnv: false,
         timeout: 300_000,
         all: true,
@@ -110,7 +111,6 @@ describe('ansible: rotate-ca.yml carries the cluster CA to workers (certificates
     for (const phase of ['trust', 'reissue', 'distrust']) {
       const run = await play(phase);
       seconds.push(`${phase} ${run.seconds.toFixed(1)}s`);
-      writeFileSync(`/tmp/wplay-${phase}.txt`, run.output);
       expect(run.exitCode, failures(run.output)).to.equal(0);
       const cpBundle = parseCertificates(readFileSync(join(cps[0]!, 'etc/kubernetes/pki/ca.crt')));
       newCa ??= cpBundle.find((certificate) => !certificate.der.equals(oldCa.der));
