@@ -3,7 +3,7 @@ import type { RenewPlan } from '../ops/renewal/renew-plan.js';
 import { bold, table } from './text.js';
 
 export function renderPlan(plan: RenewPlan): string {
-  const rows = plan.items.map((item) => [item.name, item.ca, item.keyAction, (item.before.notAfter.slice(0, 16).replace('T', ' ') || '(missing)'), item.after.notAfter.slice(0, 16).replace('T', ' '), item.differences.length ? item.differences.join('; ') : 'same subject/SANs/usages']);
+  const rows = plan.items.map((item) => [item.name, item.ca, item.keyAction, notAfterText(item.before.notAfter, true), notAfterText(item.after.notAfter, true), item.differences.length ? item.differences.join('; ') : 'same subject/SANs/usages']);
   const lines = [bold('Plan'), table(['CERTIFICATE', 'CA', 'KEY', 'NOT AFTER (NOW)', 'NOT AFTER (NEW)', 'IDENTITY'], rows), ''];
   const notes = plan.items.flatMap((item) => item.notes.map((note) => `  ${item.name}: ${note}`));
   if (notes.length) lines.push('Kept as the old certificates say (kubeadm today would differ):', ...notes, '');
@@ -12,6 +12,16 @@ export function renderPlan(plan: RenewPlan): string {
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
   lines.push(...notRenewedLines(plan));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A NOT AFTER cell: a key pair (the sa key, null) has no expiry and says so; '' is a certificate that is not
+ * there yet. `short`: minutes, for the plan's narrow table.
+ */
+export function notAfterText(notAfter: string | null, short = false): string {
+  if (notAfter === null) return 'no expiry (key pair)';
+  if (!notAfter) return '(missing)';
+  return short ? notAfter.slice(0, 16).replace('T', ' ') : notAfter;
 }
 
 /** Last, so it is what the operator reads: what --all will leave expired, why, and what to do. */

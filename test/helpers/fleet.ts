@@ -33,9 +33,9 @@ export async function controlPlanes(count: number, now = new Date()): Promise<st
   return roots;
 }
 
-export async function worker(ca: Signer, nodeName: string, server: string, options: { embedded?: boolean; now?: Date } = {}): Promise<string> {
+export async function worker(ca: Signer, nodeName: string, server: string, options: { embedded?: boolean; now?: Date; expiredDaysAgo?: number } = {}): Promise<string> {
   const root = join(tempDir(`rk-${nodeName}-`), 'root');
-  writeTree(root, await buildWorkerTree({ ca, nodeName, server, now: options.now ?? new Date(), embedded: options.embedded }));
+  writeTree(root, await buildWorkerTree({ ca, nodeName, server, now: options.now ?? new Date(), embedded: options.embedded, expiredDaysAgo: options.expiredDaysAgo }));
   return root;
 }
 

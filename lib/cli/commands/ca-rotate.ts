@@ -46,8 +46,13 @@ export async function caRotate(names: string[], options: CaRotateOptions): Promi
   if (unknown.length) throw new RescueError('USAGE', `unknown authority ${unknown.join(', ')}`, { hint: `one or more of ${ROTATABLE.join(', ')}, or --all` });
   const chosen = [...new Set(authorities)] as (typeof ROTATABLE)[number][];
   const exchange = options.newCa ? readExchange(options.newCa, chosen) : undefined;
-  const { buildRotationPhase } = await import('../../ops/ca/rotate-phases.js');
+  const { buildRotationPhase, phaseAlreadyDone } = await import('../../ops/ca/rotate-phases.js');
   const phase = options.phase;
+  const done = phaseAlreadyDone(host, discover(host), { phase, authorities: chosen, shared: exchange?.shared });
+  if (done) {
+    say(`ca rotate ${chosen.join(' ')}: phase ${phase} already done on this node: nothing to do`);
+    return await share(done);
+  }
   const plan = await planAndApply(
     host,
     options,
@@ -56,11 +61,15 @@ export async function caRotate(names: string[], options: CaRotateOptions): Promi
     `ca rotate ${chosen.join(' ')}: phase ${phase} done on this node`,
   );
   if (!plan || options.dryRun) return;
-  const state = (plan as Awaited<ReturnType<typeof buildRotationPhase>>).state;
-  if (options.exportNew) say(`exported for the other control planes: ${writeExchange(host, options.exportNew, state, { withKeys: !options.certificatesOnly }).join(', ')}`);
-  if (options.newCa) writeExchange(host, options.newCa, state, { withKeys: false });
-  if (chosen.includes('ca')) await clusterCaCopies(host, state, phase, options);
-  say(`next: ${NEXT[phase]}`);
+  await share((plan as Awaited<ReturnType<typeof buildRotationPhase>>).state);
+
+  async function share(state: Parameters<typeof writeExchange>[2]): Promise<void> {
+    if (options.exportNew) say(`exported for the other control planes: ${writeExchange(host, options.exportNew, state, { withKeys: !options.certificatesOnly }).join(', ')}`);
+    if (options.newCa) writeExchange(host, options.newCa, state, { withKeys: false });
+    // Idempotent: a phase already done here still (re)checks the cluster's copies, so a re-run completes them.
+    if (chosen.includes('ca')) await clusterCaCopies(host, state, phase as 'trust' | 'reissue' | 'distrust', options);
+    say(`next: ${NEXT[phase!]}`);
+  }
 }
 
 /** After a phase of the cluster CA: its copies in the cluster (live, or the scripts), and kubeconfigs to hand out. */

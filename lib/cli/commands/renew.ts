@@ -13,7 +13,7 @@ import { detectRestartMode, RestartMode } from '../../ops/renewal/restart.js';
 import { classifyHosts } from '../../pki/san.js';
 import { parseDuration } from '../../pki/validity.js';
 import { bold, green, printJson, red, say, table, warn } from '../output.js';
-import { renderPlan } from '../../render/plan.js';
+import { notAfterText, renderPlan } from '../../render/plan.js';
 export { renderPlan };
 import { version } from '../version.js';
 import { confirmOrAbort } from './confirm.js';
@@ -63,7 +63,7 @@ function renderReport(plan: RenewPlan | undefined, report: ApplyReport, root: st
   // A failed run shows what it did and what was put back, never a "Renewed" table or an undo line.
   if (plan && report.ok) {
     data(bold('\nRenewed'));
-    data(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, item.before.notAfter || '(missing)', item.after.notAfter])));
+    data(table(['CERTIFICATE', 'OLD NOT AFTER', 'NEW NOT AFTER'], plan.items.map((item) => [item.name, notAfterText(item.before.notAfter), notAfterText(item.after.notAfter)])));
   }
   if (report.steps.length) {
     data(bold('\nRestart and health'));

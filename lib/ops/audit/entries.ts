@@ -56,7 +56,7 @@ export function planEntries(plan: AuditedPlan, applied: boolean): AuditEntry[] {
       subject: now.subject || item.after.subject,
       serial: now.serial || undefined,
       notAfter: now.notAfter || undefined,
-      ...(created ? {} : { oldSerial: item.before.serial, oldNotAfter: item.before.notAfter }),
+      ...(created ? {} : { oldSerial: item.before.serial, oldNotAfter: item.before.notAfter ?? undefined }),
       ...(pathOf(plan, item.name) ? { path: pathOf(plan, item.name) } : {}),
       ...(applied ? {} : { detail: `not in place: the file holds the old certificate (the new serial ${item.after.serial} was not kept)` }),
     };

@@ -22,7 +22,7 @@ import { isIssuedBy } from '../../pki/verify.js';
 import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import type { AuditEntry } from '../audit/record.js';
 import { Inventory } from '../inventory/discover.js';
-import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
+import { buildRenewPlan, CertificateSummary, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
 import { sha256Hex } from '../../pki/digest.js';
 import { AdminCredentials, userKubeconfigChanges } from './user-kubeconfigs.js';
@@ -103,7 +103,8 @@ function summaryOf(certificate: Certificate) {
   return { subject: certificate.subjectText, issuer: certificate.issuerText, sans: certificate.sans.dns, notBefore: certificate.notBefore.toISOString(), notAfter: certificate.notAfter.toISOString(), serial: certificate.serialHex, key: certificate.key.label };
 }
 
-const keySummary = (pem: string, label: string) => ({ subject: label, issuer: '', sans: [], notBefore: '', notAfter: '', serial: sha256Hex(spkiOfPem(pem)).slice(0, 16), key: describeKey(publicKeyOf(parsePrivateKeyOrPublic(pem))).label });
+/** A key pair has no validity: null dates (never a made-up one), shown as "no expiry (key pair)". */
+const keySummary = (pem: string, label: string): CertificateSummary => ({ subject: label, issuer: '', sans: [], notBefore: null, notAfter: null, serial: sha256Hex(spkiOfPem(pem)).slice(0, 16), key: describeKey(publicKeyOf(parsePrivateKeyOrPublic(pem))).label });
 
 /** The leaves (catalogue names) each authority signs, present on this tree. */
 function leavesOf(inventory: Inventory, name: CaName): string[] {
@@ -132,17 +133,38 @@ export function nextRotationPhase(host: Host, inventory: Inventory, name: Rotata
   return done ? (nextPhase(done) ?? 'trust') : 'trust';
 }
 
+/** This tree's rotation state merged with the shared progress (--new-ca DIR), the control planes etcd knows added. */
+function currentState(host: Host, inventory: Inventory, shared: RotationState | undefined): RotationState {
+  const state = mergeStates(readRotationState(host) ?? emptyState(), shared);
+  return { ...state, knownNodes: [...new Set([...state.knownNodes, ...controlPlaneNodes(inventory.cluster)])] };
+}
+
+const doneHere = (state: RotationState, name: Rotatable, node: string, phase: RotationPhase) => state.authorities[name]?.nodes[node] === phase;
+
+/**
+ * The shared state when this node has already completed `phase` for every chosen authority (a re-run, e.g. of a
+ * playbook stopped by another node's failure): nothing to do, the progress is only passed on. Else undefined.
+ */
+export function phaseAlreadyDone(host: Host, inventory: Inventory, options: Pick<PhaseOptions, 'phase' | 'authorities' | 'shared'>): RotationState | undefined {
+  const state = currentState(host, inventory, options.shared);
+  const node = nodeNameOf(inventory.cluster, host);
+  return options.authorities.every((name) => doneHere(state, name, node, options.phase)) ? state : undefined;
+}
+
 /** One phase for every chosen authority, as one plan (one backup, one journal, one restart pass). */
 export async function buildRotationPhase(host: Host, inventory: Inventory, options: PhaseOptions): Promise<PhasePlan> {
   if (inventory.layout !== 'kubeadm') throw new RescueError('USAGE', 'ca rotate works on a kubeadm tree (etc/kubernetes/pki)', { hint: 'check --root' });
   const node = nodeNameOf(inventory.cluster, host);
-  const local = readRotationState(host) ?? emptyState();
-  let state = mergeStates(local, options.shared);
-  state = { ...state, knownNodes: [...new Set([...state.knownNodes, ...controlPlaneNodes(inventory.cluster)])] };
+  let state = currentState(host, inventory, options.shared);
   const now = host.now();
   const plan: PhasePlan = { root: host.root, createdAt: now.toISOString(), items: [], changes: [], restart: [], warnings: [], audit: [], state };
   const restart = new Set<Component>();
   for (const name of options.authorities) {
+    // Done here already (a re-run): the others of the list still run; this one is left as it is.
+    if (doneHere(state, name, node, options.phase)) {
+      plan.warnings.push(`${name}: phase ${options.phase} already done on this node: left as it is`);
+      continue;
+    }
     thisPhaseRequires(state, name, node, options.phase);
     // A leaf re-signed here while another node does not trust the new CA yet would be refused there.
     const untrusting = options.phase === 'reissue' ? nodesBehind(state, name, 'trust').filter((other) => other !== node) : [];
@@ -169,7 +191,8 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
   const local_ = { ...state, authorities: Object.fromEntries(Object.entries(state.authorities).filter(([, rotation]) => rotation!.nodes[node] !== 'distrust')) };
   plan.changes.push(rotationStateChange(host, local_));
   plan.state = state;
-  plan.restart = RESTART_ORDER.filter((component) => restart.has(component));
+  // A worker runs none of the control plane's components: restarting (and health-checking) them there fails.
+  plan.restart = RESTART_ORDER.filter((component) => restart.has(component) && (inventory.node !== 'worker' || component === 'kubelet'));
   return plan;
 }
 

@@ -3,7 +3,7 @@
 // signs with the same new CA, and a copy of the progress (ca-rotation.json), so distrust on one
 // node knows whether the others have reissued. It holds private keys: 0700, keys 0600, and it is
 // for control planes only — a worker takes the certificates alone (--new-ca with only *.crt/sa.pub).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RescueError } from '../../errors.js';
 import { makeDirectories, PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, type FileToWrite } from '../../host/fs.js';
@@ -34,9 +34,21 @@ export function readExchange(dir: string, authorities: Rotatable[]): { given: Pa
       throw new RescueError('INVALID_PEM', `--new-ca ${dir}: ${name}: ${(error as Error).message}`, { file: join(dir, files.certificate), hint: 'export it again on the first control plane (rescue-kit ca rotate --export-new DIR)' });
     }
   }
-  const stateText = readIfThere(join(dir, EXCHANGE_STATE));
-  return { given, shared: stateText ? parseRotationState(stateText, join(dir, EXCHANGE_STATE)) : undefined };
+  return { given, shared: readProgress(dir) };
 }
+
+/**
+ * The progress in DIR: ca-rotation.json merged with every ca-rotation.NODE.json beside it (workers of one
+ * batch report at the same time, each into its own file, so none overwrites another's progress).
+ */
+function readProgress(dir: string): RotationState | undefined {
+  const files = readdirSync(dir).filter((file) => file === EXCHANGE_STATE || PER_NODE_STATE.test(file)).sort((a, b) => Number(b === EXCHANGE_STATE) - Number(a === EXCHANGE_STATE));
+  return files.reduce<RotationState | undefined>((merged, file) => {
+    const state = parseRotationState(readFileSync(join(dir, file), 'utf8'), join(dir, file));
+    return merged ? mergeStates(merged, state) : state;
+  }, undefined);
+}
+const PER_NODE_STATE = /^ca-rotation\.[^/]+\.json$/;
 
 /**
  * Write this tree's new material for the authorities in rotation (staged after trust, in place after reissue)

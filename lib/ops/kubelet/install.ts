@@ -6,7 +6,7 @@
 // apiserver. `rescue-kit rollback` undoes it like any renew.
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
-import { parseCertificate } from '../../pki/certificate.js';
+import { parseCertificate, parseCertificates } from '../../pki/certificate.js';
 import { parsePrivateKey } from '../../pki/keys.js';
 import { isIssuedBy, keyMatchesCertificate, validityAt } from '../../pki/verify.js';
 import { discover, PKI_DIR } from '../inventory/discover.js';
@@ -36,8 +36,9 @@ export function buildKubeletInstallPlan(host: Host, certPem: string, certSource:
   if (!certificate.extKeyUsage.includes('client auth') || certificate.isCA) throw new RescueError('INVALID_PEM', `${certSource} is not a client certificate (extended key usage: ${certificate.extKeyUsage.join(', ') || 'none'})`, { hint: 'sign it with rescue-kit kubelet sign' });
   const caText = host.read(`${PKI_DIR}/ca.crt`)?.toString() ?? conf.caPem;
   if (!caText) throw new RescueError('FILE_NOT_FOUND', `no cluster CA on this worker (${PKI_DIR}/ca.crt, or kubelet.conf's certificate-authority-data)`, { hint: 'copy ca.crt from a control plane to /etc/kubernetes/pki/ca.crt' });
-  const ca = parseCertificate(caText);
-  if (!isIssuedBy(certificate, ca)) throw new RescueError('CA_MISMATCH', `${certSource} was not signed by this cluster's CA (${ca.subjectText}, ${PKI_DIR}/ca.crt); nothing was changed`, { hint: 'sign the CSR on a control plane of this cluster' });
+  // During a CA rotation ca.crt is a bundle ([old, new] or [new, old]): a cert of either CA it trusts will do.
+  const cas = parseCertificates(caText);
+  if (!cas.some((ca) => isIssuedBy(certificate, ca))) throw new RescueError('CA_MISMATCH', `${certSource} was not signed by this cluster's CA (${cas[0]!.subjectText}, ${PKI_DIR}/ca.crt${cas.length > 1 ? `, none of its ${cas.length} certificates` : ''}); nothing was changed`, { hint: 'sign the CSR on a control plane of this cluster' });
   const validity = validityAt(certificate, now);
   if (validity !== 'valid') throw new RescueError('PRECONDITION', `${certSource} is ${validity} (${certificate.notBefore.toISOString()} .. ${certificate.notAfter.toISOString()}); nothing was changed`, { hint: validity === 'not-yet-valid' ? 'check this worker\'s clock (timedatectl)' : 'sign a new CSR' });
 

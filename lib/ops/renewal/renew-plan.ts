@@ -29,8 +29,9 @@ export interface CertificateSummary {
   subject: string;
   issuer: string;
   sans: string[];
-  notBefore: string;
-  notAfter: string;
+  /** null for a key pair (the sa key): it has no validity at all. '' when there is nothing (a missing cert). */
+  notBefore: string | null;
+  notAfter: string | null;
   serial: string;
   key: string;
 }
