@@ -42,7 +42,7 @@ describe('ansible: rotate-ca.yml rotates etcd-ca and sa across three control pla
       }),
     );
     const play = (phase: string) =>
-      execa('ansible-playbook', ['-i', inventory, PLAYBOOK, '-e', `rescue_kit_home=${repoRoot}`, '-e', 'rescue_kit_ca=etcd-ca,sa', '-e', `rescue_kit_phase=${phase}`, '-e', `rescue_kit_exchange=${exchange}`, '-e', `rescue_kit_remote_dir=${join(dir, 'remote')}`, '-e', `rescue_kit_report=${join(dir, 'report.json')}`], {
+      execa('ansible-playbook', ['-i', inventory, PLAYBOOK, '-e', `rescue_kit_home=${repoRoot}`, '-e', 'rescue_kit_ca=etcd-ca,sa', '-e', `rescue_kit_phase=${phase}`, '-e', 'rescue_kit_token_grace=0', '-e', `rescue_kit_exchange=${exchange}`, '-e', `rescue_kit_remote_dir=${join(dir, 'remote')}`, '-e', `rescue_kit_report=${join(dir, 'report.json')}`], {
         reject: false,
         env: ansibleEnv(dir),
         extendEnv: false,
