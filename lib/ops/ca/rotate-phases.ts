@@ -21,6 +21,7 @@ import { issueCertificate } from '../../pki/sign.js';
 import { isIssuedBy } from '../../pki/verify.js';
 import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import type { AuditEntry } from '../audit/record.js';
+import { extensionTrustWarning } from './extension-trust.js';
 import { Inventory } from '../inventory/discover.js';
 import { buildRenewPlan, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
@@ -268,23 +269,10 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
   if (stillOld.length || behind.length) part.warnings.push(`${name}: distrusted with --force although ${[...stillOld, ...behind].join(', ')} still depend on the old CA`);
   part.changes.push(fileChange(host, file, Buffer.from(newCa.pem), false, `${base}: the new CA only`));
   if (name === 'ca') part.changes.push(...kubeconfigCaDataChanges(host, newCa.pem, 'trust the new CA only'));
-  if (name === 'ca' || name === 'front-proxy-ca') part.warnings.push(extensionTrustWarning(name));
   part.items.push({ name, kind: 'ca', ca: name, keyAction: 'new', before: summaryOf(newCa), after: summaryOf(newCa), differences: [], notes: ['the old CA is no longer trusted'] });
   part.audit.push(...olds.map((old) => certificateEntry('REVOKE', name, old, file, { detail: `${name} rotation, distrust: old CA removed from ${base}${name === 'ca' ? ' and every kubeconfig' : ''}` })));
+  if (name === 'ca' || name === 'front-proxy-ca') part.warnings.push(extensionTrustWarning(name));
   return part;
-}
-
-/**
- * The trust that outlives distrust: every kube-apiserver merges its --client-ca-file and
- * --requestheader-client-ca-file INTO kube-system/extension-apiserver-authentication (the union with what is
- * there; a CA leaves only once expired), and aggregated API servers (metrics-server ...) trust that ConfigMap.
- */
-function extensionTrustWarning(name: 'ca' | 'front-proxy-ca'): string {
-  const key = name === 'ca' ? 'client-ca-file' : 'requestheader-client-ca-file';
-  return (
-    `${name}: the ConfigMap kube-system/extension-apiserver-authentication still holds the old CA in ${key} — every kube-apiserver adds its own bundle to it and none removes a CA before it expires, so aggregated API servers (metrics-server, ...) still trust it. ` +
-    'Once every control plane has distrusted: kubectl -n kube-system delete configmap extension-apiserver-authentication (each kube-apiserver re-creates it from its own flags within seconds; aggregated servers keep the bundle they loaded meanwhile)'
-  );
 }
 
 async function saPhase(host: Host, state: RotationState, node: string, options: PhaseOptions): Promise<PhasePart> {
