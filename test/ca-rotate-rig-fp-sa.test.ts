@@ -20,6 +20,8 @@ import { mintServiceAccountToken } from './helpers/service-account-token.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PHASES = ['trust', 'reissue', 'distrust'] as const;
 type Phase = (typeof PHASES)[number];
+/** The CLI run under way (named in the loops' failures, so a failure says which restart it met). */
+let running = 'none';
 
 /** Each phase on cp1, cp2, cp3 in turn (cp1's trust exports the new material, the others take it); `after` runs once a phase is done everywhere. */
 async function rotateEverywhere(rig: Rig, authority: string, after: (phase: Phase, runs: Run[]) => Promise<void>): Promise<string[]> {
@@ -30,10 +32,12 @@ async function rotateEverywhere(rig: Rig, authority: string, after: (phase: Phas
     for (const [index, node] of rig.nodes.entries()) {
       const exchange = phase === 'trust' && index === 0 ? ['--export-new', share] : ['--new-ca', share];
       const started = Date.now();
+      running = `${phase}@${node.name}`;
       const run = await cli(['ca', 'rotate', authority, '--phase', phase, ...exchange, '--yes', '--root', node.root, '--restart', 'static-pod', '--timeout', '30s'], node.fakes.env, 90_000);
       expect(run.exitCode, `${phase} on ${node.name}: ${show(run)}`).to.equal(0);
       timings.push(`${phase}@${node.name} ${((Date.now() - started) / 1000).toFixed(1)}s`);
       runs.push(run);
+      running = 'none';
     }
     await after(phase, runs);
   }
@@ -43,23 +47,24 @@ async function rotateEverywhere(rig: Rig, authority: string, after: (phase: Phas
 /** GET through haproxy in a loop until stop(); a request fails unless it answers 200 and `ok(body)`. */
 function requestLoop(rig: Rig, path: string, auth: () => Parameters<Rig['fetch']>[1], ok: (body: string) => boolean) {
   const stats = { requests: 0, failures: 0, errors: [] as string[] };
-  let running = true;
+  let looping = true;
   const loop = (async () => {
-    while (running) {
+    while (looping) {
       stats.requests++;
+      const started = Date.now();
       try {
         const { status, body } = await rig.fetch(path, auth());
         if (status !== 200 || !ok(body)) throw new Error(`HTTP ${status} ${body.slice(0, 200)}`);
       } catch (error) {
         stats.failures++;
-        if (stats.errors.length < 10) stats.errors.push(`${new Date().toISOString()} ${(error as Error).message}`);
+        if (stats.errors.length < 10) stats.errors.push(`${new Date().toISOString()} during ${running}, after ${Date.now() - started} ms: ${(error as Error).message}`);
       }
       await sleep(10);
     }
   })();
   return {
     async stop() {
-      running = false;
+      looping = false;
       await loop;
       return stats;
     },
