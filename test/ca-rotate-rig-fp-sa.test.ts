@@ -179,8 +179,10 @@ describe('sa rotation on the rig: service-account tokens through trust, reissue,
     const oldToken = mintServiceAccountToken(oldKey);
     const status = async (node: RigNode, token: string) => (await rig.fetch('/api/v1/namespaces/default', { token }, node.apiUrl)).status;
     // No client cert, only a token: signed by each node's sa.key in turn, re-read every time (the apiserver that serves a TokenRequest signs it).
+    // A 200 is the token's doing: without credentials the stand-in answers 403 (anonymous), with a token it cannot verify 401.
     let turn = 0;
-    const loop = requestLoop(rig, '/api/v1/namespaces/default', () => ({ token: mintServiceAccountToken(readFileSync(join(rig.nodes[turn++ % rig.nodes.length]!.pki, 'sa.key'))) }), (body) => JSON.parse(body).by === 'system:serviceaccount:default:rig-pod');
+    const loop = requestLoop(rig, '/api/v1/namespaces/default', () => ({ token: mintServiceAccountToken(readFileSync(join(rig.nodes[turn++ % rig.nodes.length]!.pki, 'sa.key'))) }), () => true);
+    expect((await rig.fetch('/api/v1/namespaces/default', {})).status, 'no credentials: anonymous, forbidden').to.equal(403);
     let timings: string[] = [];
     try {
       timings = await rotateEverywhere(rig, 'sa', async (phase) => {
