@@ -9,10 +9,14 @@
 // etcd, for kubectl. On SIGTERM it behaves like the real apiserver's
 // --shutdown-delay-duration: /readyz fails at once (so the load balancer's
 // health check takes it out), requests are still served for the delay, then
-// it stops listening and exits when the last request is done.
+// it stops listening and exits when the last request is done. Authentication (client cert
+// or service-account token; 401 / anonymous as the real one) is standin-auth.mjs; aggregated APIs and
+// the extension-apiserver-authentication ConfigMap are standin-aggregator.mjs.
 import { readFileSync } from 'node:fs';
 import { createServer, request } from 'node:https';
 import { isKubeApiPath, kubeObjects } from './kube-objects.mjs';
+import { createAggregator, runAuthenticationTrustController } from './standin-aggregator.mjs';
+import { anonymousMayRead, createAuthenticator } from './standin-auth.mjs';
 
 const flags = new Map(process.argv.slice(2).map((arg) => /^--([^=]+)=(.*)$/.exec(arg)).filter(Boolean).map((m) => [m[1], m[2]]));
 const need = (name) => {
@@ -58,10 +62,12 @@ async function etcdHealthy() {
 }
 
 const serveKubeApi = kubeObjects(etcdCall);
+const authenticate = createAuthenticator(flags, process.argv.slice(2));
+const aggregator = createAggregator(flags);
 let shuttingDown = false;
 let inFlight = 0;
 const server = createServer(
-  { cert: readFileSync(need('tls-cert-file')), key: readFileSync(need('tls-private-key-file')), ca: readFileSync(need('client-ca-file')), requestCert: true, rejectUnauthorized: true },
+  { cert: readFileSync(need('tls-cert-file')), key: readFileSync(need('tls-private-key-file')), ca: readFileSync(need('client-ca-file')), requestCert: true, rejectUnauthorized: false },
   async (req, res) => {
     inFlight++;
     const reply = (status, text, type = 'text/plain') => {
@@ -71,7 +77,15 @@ const server = createServer(
     };
     try {
       const path = new URL(req.url, 'https://x').pathname;
+      const who = authenticate(req);
+      if (who.status) return reply(who.status, `Unauthorized: ${who.reason}`);
+      if (who.anonymous && !anonymousMayRead(path)) return reply(403, `forbidden: User "system:anonymous" cannot get path "${path}"`);
       if (path === '/readyz' && shuttingDown) return reply(503, 'shutting down');
+      const service = aggregator.route(path);
+      if (service) {
+        const { status, body } = await aggregator.proxy(service, req, who.user);
+        return reply(status, body);
+      }
       if (path === '/livez' || path === '/readyz' || path === '/healthz') {
         await etcdHealthy();
         return reply(200, 'ok');
@@ -82,13 +96,16 @@ const server = createServer(
       }
       const key = Buffer.from(`/registry${path}`).toString('base64');
       const range = await etcdCall('/v3/kv/range', JSON.stringify({ key }));
-      return reply(200, JSON.stringify({ path, by: req.socket.getPeerCertificate().subject?.CN, etcd: JSON.parse(range).header?.member_id ?? null }));
+      return reply(200, JSON.stringify({ path, by: who.user?.name, etcd: JSON.parse(range).header?.member_id ?? null }));
     } catch (error) {
       return reply(503, `etcd: ${error.message}`);
     }
   },
 );
-server.listen(port, bind, () => console.log(`apiserver-standin listening on ${bind}:${port}`));
+server.listen(port, bind, () => {
+  console.log(`apiserver-standin listening on ${bind}:${port}`);
+  runAuthenticationTrustController(flags);
+});
 server.on('error', (error) => {
   console.error(`apiserver-standin: ${error.message}`);
   process.exit(1);

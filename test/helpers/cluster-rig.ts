@@ -6,7 +6,10 @@
 // node's own static pod manifests, behind the fake systemctl/crictl of that
 // node; and a REAL haproxy in TCP mode with TLS health checks in front of the
 // three apiservers. The client cert the tests use is minted fresh from the
-// shared CA, so it stays valid whatever the rescue does to admin.conf.
+// shared CA, so it stays valid whatever the rescue does to admin.conf. With `aggregation`, an
+// extension-apiserver stand-in (test/fakes/extension-apiserver.mjs) serves metrics.k8s.io behind the
+// stand-ins' aggregation layer, trusting what they publish in the extension-apiserver-authentication
+// ConfigMap model (test/fakes/standin-aggregator.mjs).
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ import { issueCertificate } from '../../lib/pki/sign.js';
 import { repoRoot, tempDir } from './env.js';
 import { etcdctlAt } from './etcd.js';
 import { Fakes, writeFakes } from './renew.js';
+import { SERVICE_ACCOUNT_ISSUER } from './service-account-token.js';
 
 export const NODES = [
   { nodeName: 'cp1', advertiseAddress: '127.0.0.1' },
@@ -33,6 +37,10 @@ export const NODES = [
 ] as const;
 
 export const STANDIN = join(repoRoot, 'test', 'fakes', 'apiserver-standin.mjs');
+export const EXTENSION_APISERVER = join(repoRoot, 'test', 'fakes', 'extension-apiserver.mjs');
+/** The aggregated group the extension server serves, and a path in it. */
+export const AGGREGATED_PATH = '/apis/metrics.k8s.io/v1beta1/nodes';
+const EXTENSION_SERVER_NAME = 'metrics-server.kube-system.svc';
 
 export interface RigNode {
   name: string;
@@ -52,6 +60,13 @@ export interface ClientStats {
   elapsedMs: number;
 }
 
+/** How a request authenticates: a client cert pair, a bearer token, both, or nothing (anonymous). */
+export interface RequestAuth {
+  cert?: Buffer;
+  key?: Buffer;
+  token?: string;
+}
+
 export interface Rig {
   nodes: RigNode[];
   ports: { client: number; peer: number; api: number; lb: number };
@@ -62,6 +77,10 @@ export interface Rig {
   get(path?: string): Promise<number>;
   /** GET in a loop until stop(); counts every request and every failure (non-200 or transport error). */
   clientLoop(): { stop(): Promise<ClientStats> };
+  /** One GET to `url` (default: haproxy) trusting the cluster CA bundle of cp1 now; resolves to status and body, rejects on a transport error. */
+  fetch(path: string, auth: RequestAuth, url?: string): Promise<{ status: number; body: string }>;
+  /** With `aggregation`: the extension server, the CA of its serving cert (the APIService caBundle) and the ConfigMap model. */
+  extension?: { url: string; servingCa: Buffer; configMapFile: string; log(): string };
   /** etcdctl against one node's client URL with that node's healthcheck-client pair. */
   etcdctl(node: RigNode, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   haproxyLog(): string;
@@ -135,10 +154,39 @@ export interface RigOptions {
   expiredDaysAgo?: number;
   /** Wait until etcd has quorum and haproxy answers (default: true; false for an all-expired cluster). */
   waitHealthy?: boolean;
+  /** Run an extension apiserver behind the stand-ins' aggregation layer (default: false). */
+  aggregation?: boolean;
+}
+
+/** A self-signed CA and a serving cert for the extension server (its APIService caBundle), in DIR. */
+async function extensionServing(dir: string) {
+  const caKey = await generateKey({ algo: 'ecdsa', size: 256 });
+  const now = new Date(Date.now() - 60_000);
+  const ca = issueCertificate({ template: { subject: { CN: 'metrics-server-ca' }, sans: emptySans(), usages: parseUsages(['cert sign', 'crl sign']), isCA: true, durationMs: 86_400_000 }, subjectKey: caKey, now }).certificate;
+  const key = await generateKey({ algo: 'ecdsa', size: 256 });
+  const serving = issueCertificate({
+    template: { subject: { CN: EXTENSION_SERVER_NAME }, sans: { ...emptySans(), dns: [EXTENSION_SERVER_NAME] }, usages: parseUsages(['signing', 'key encipherment', 'server auth']), isCA: false, durationMs: 86_400_000 },
+    subjectKey: key,
+    issuer: { certificate: ca, key: caKey },
+    now,
+  }).certificate;
+  const files = { ca: join(dir, 'metrics-server-ca.crt'), cert: join(dir, 'metrics-server.crt'), key: join(dir, 'metrics-server.key') };
+  writeFileSync(files.ca, ca.pem);
+  writeFileSync(files.cert, serving.pem);
+  writeFileSync(files.key, exportPrivateKeyPem(key), { mode: 0o600 });
+  return files;
 }
 
 export async function startClusterRig(options: RigOptions = {}): Promise<Rig> {
-  const [client, peer, api, lb] = await rigPorts(4);
+  const [client, peer, api, lb, extensionPort] = await rigPorts(5);
+  const work = tempDir('rk-rig-');
+  const configMapFile = join(work, 'extension-apiserver-authentication.json');
+  const apiServicesFile = join(work, 'apiservices.json');
+  const serving = options.aggregation ? await extensionServing(work) : undefined;
+  const extensionUrl = `https://127.0.0.1:${extensionPort}`;
+  if (serving) writeFileSync(apiServicesFile, JSON.stringify({ apiServices: [{ group: 'metrics.k8s.io', url: extensionUrl, serverName: EXTENSION_SERVER_NAME, caBundleFile: serving.ca }] }));
+  // Stand-in-only flags (what the real apiserver keeps in etcd: the APIServices and the ConfigMap).
+  const aggregationFlags = serving ? ` --aggregated-apis-file=${apiServicesFile} --authentication-configmap-file=${configMapFile}` : '';
   const trees = await buildSandboxCluster({ now: new Date(), key: { algo: 'ecdsa', size: 256 }, expiredDaysAgo: options.expiredDaysAgo ?? -10 }, [...NODES]);
   const url = (address: string, port: number) => `https://${address}:${port}`;
   const initialCluster = NODES.map((node) => `${node.nodeName}=${url(node.advertiseAddress, peer!)}`).join(',');
@@ -158,7 +206,8 @@ export async function startClusterRig(options: RigOptions = {}): Promise<Rig> {
     });
     // Its own etcd first, then the others: the stand-in (like the apiserver's etcd client) fails over.
     const etcdServers = [ip, ...NODES.map((node) => node.advertiseAddress).filter((other) => other !== ip)].map((address) => url(address, client!)).join(',');
-    editManifest(root, 'kube-apiserver.yaml', { 'bind-address': ip, 'secure-port': String(api), 'etcd-servers': etcdServers });
+    // kubeadm (1.20+) sets the issuer; the stand-in then checks a token's iss and aud as the real one does.
+    editManifest(root, 'kube-apiserver.yaml', { 'bind-address': ip, 'secure-port': String(api), 'etcd-servers': etcdServers, 'service-account-issuer': SERVICE_ACCOUNT_ISSUER });
     // The node's kubeconfigs reach its own apiserver (kubeadm's default without a controlPlaneEndpoint), on the rig's port.
     for (const conf of readdirSync(join(root, 'etc/kubernetes')).filter((name) => name.endsWith('.conf'))) {
       const file = join(root, 'etc/kubernetes', conf);
@@ -166,11 +215,10 @@ export async function startClusterRig(options: RigOptions = {}): Promise<Rig> {
     }
     const fakes = writeFakes(root);
     fakes.realProcess('etcd', commandFromManifest(root, 'etcd', 'etcd'));
-    fakes.realProcess('kube-apiserver', commandFromManifest(root, 'kube-apiserver', `node ${STANDIN} --shutdown-delay-ms=700`));
+    fakes.realProcess('kube-apiserver', commandFromManifest(root, 'kube-apiserver', `node ${STANDIN} --shutdown-delay-ms=700${aggregationFlags}`));
     nodes.push({ name: facts.nodeName, address: ip, root, pki: join(root, 'etc/kubernetes/pki'), fakes, clientUrl: url(ip, client!), peerUrl: url(ip, peer!), apiUrl: url(ip, api!) });
   }
   const credentials = await mintClient(nodes[0]!.pki);
-  const work = tempDir('rk-rig-');
   const checkPem = join(work, 'haproxy-check.pem');
   writeFileSync(checkPem, Buffer.concat([credentials.cert, credentials.key]), { mode: 0o600 });
   const config = join(work, 'haproxy.cfg');
@@ -211,12 +259,33 @@ ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')
   const haproxyExit = once(haproxy, 'exit');
   process.on('exit', () => haproxy.kill('SIGKILL'));
   for (const node of nodes) await node.fakes.startAll();
+  let extensionOutput = '';
+  const extension = serving
+    ? spawn('node', [EXTENSION_APISERVER, `--secure-port=${extensionPort}`, `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`, `--authentication-configmap-file=${configMapFile}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : undefined;
+  extension?.stdout!.on('data', (chunk: Buffer) => (extensionOutput += chunk));
+  extension?.stderr!.on('data', (chunk: Buffer) => (extensionOutput += chunk));
+  if (extension) process.on('exit', () => extension.kill('SIGKILL'));
 
   const get = (path = '/api/v1/namespaces/default') =>
     new Promise<number>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: lb, path, method: 'GET', ca: credentials.ca, cert: credentials.cert, key: credentials.key, servername: 'kubernetes', agent: false, timeout: 5000 }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+  const fetch = (path: string, auth: RequestAuth, url = `https://127.0.0.1:${lb}`) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const target = new URL(url);
+      const headers = auth.token ? { authorization: `Bearer ${auth.token}` } : {};
+      const ca = readFileSync(join(nodes[0]!.pki, 'ca.crt'));
+      const req = request({ host: target.hostname, port: Number(target.port), path, method: 'GET', headers, ca, cert: auth.cert, key: auth.key, servername: 'kubernetes', agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       });
       req.on('timeout', () => req.destroy(new Error('timed out')));
       req.on('error', reject);
@@ -229,7 +298,9 @@ ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')
     lbUrl: `https://127.0.0.1:${lb}`,
     client: credentials,
     get,
+    fetch,
     etcdctl,
+    extension: serving && { url: extensionUrl, servingCa: readFileSync(serving.ca), configMapFile, log: () => extensionOutput },
     haproxyLog: () => haproxyOutput,
     haproxyEvents: () => [...events],
     clientLoop() {
@@ -261,6 +332,7 @@ ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')
     async stop() {
       haproxy.kill('SIGTERM');
       await Promise.race([haproxyExit, sleep(3000)]);
+      extension?.kill('SIGTERM');
       await Promise.all(nodes.map((node) => node.fakes.killAll()));
     },
   };
@@ -269,12 +341,13 @@ ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')
     let last = '';
     for (;;) {
       const health = await etcdctl(nodes[0]!, ['--dial-timeout=2s', '--command-timeout=3s', 'endpoint', 'health', '--cluster']);
-      const status = health.exitCode === 0 ? await get().catch((error: Error) => error.message) : 'etcd not healthy';
+      let status = health.exitCode === 0 ? await get().catch((error: Error) => error.message) : 'etcd not healthy';
+      if (status === 200 && serving) status = await get(AGGREGATED_PATH).catch((error: Error) => error.message);
       if (status === 200) break;
       last = `${health.stdout}${health.stderr} / ${status}`;
       if (Date.now() > deadline) {
         await rig.stop();
-        throw new Error(`the rig did not come up in 30 s: ${last}\nhaproxy: ${haproxyOutput.slice(-2000)}`);
+        throw new Error(`the rig did not come up in 30 s: ${last}\nhaproxy: ${haproxyOutput.slice(-2000)}${serving ? `\nextension apiserver: ${extensionOutput.slice(-1000)}` : ''}`);
       }
       await sleep(200);
     }

@@ -198,10 +198,14 @@ async function publishedNote(host: Host, kubeconfig: string, published: (typeof 
   const pem = (object?.data as Record<string, string> | undefined)?.[published.key];
   if (!pem) return `${namespace}/${name}: not found (kept by ${published.by})`;
   let holdsNew = false;
+  let holdsOld = false;
   try {
-    holdsNew = carriesCa(parseCertificates(pem), { old: [], new: ca.new });
+    const certificates = parseCertificates(pem);
+    holdsNew = carriesCa(certificates, { old: [], new: ca.new });
+    holdsOld = ca.old.some((old) => carriesCa(certificates, { old: [], new: old }));
   } catch {
     return `${namespace}/${name} ${published.key}: does not parse (kept by ${published.by})`;
   }
-  return `${namespace}/${name} ${published.key}: ${holdsNew ? 'holds the new CA' : 'does not hold the new CA yet'} (kept by ${published.by})`;
+  // Only the old CA left is what distrust wants; the apiservers' merged ConfigMap keeps it (extension-trust.ts says how to clear it).
+  return `${namespace}/${name} ${published.key}: ${holdsNew ? 'holds the new CA' : 'does not hold the new CA yet'}${holdsOld ? ', and still the old one' : ''} (kept by ${published.by})`;
 }

@@ -21,6 +21,7 @@ import { issueCertificate } from '../../pki/sign.js';
 import { isIssuedBy } from '../../pki/verify.js';
 import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import type { AuditEntry } from '../audit/record.js';
+import { extensionTrustWarning } from './extension-trust.js';
 import { Inventory } from '../inventory/discover.js';
 import { buildRenewPlan, CertificateSummary, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
@@ -320,6 +321,7 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
   if (name === 'ca') part.changes.push(...kubeconfigCaDataChanges(host, newCa.pem, 'trust the new CA only'), ...users!.changes);
   part.items.push({ name, kind: 'ca', ca: name, keyAction: 'new', before: summaryOf(newCa), after: summaryOf(newCa), differences: [], notes: ['the old CA is no longer trusted'] });
   part.audit.push(...olds.map((old) => certificateEntry('REVOKE', name, old, file, { detail: `${name} rotation, distrust: old CA removed from ${base}${name === 'ca' ? ' and every kubeconfig' : ''}` })));
+  if (name === 'ca' || name === 'front-proxy-ca') part.warnings.push(extensionTrustWarning(name));
   return part;
 }
 
