@@ -19,6 +19,7 @@ import { readManifests } from '../inventory/manifests.js';
 import { captureEtcd, EtcdCapture } from './etcd-capture.js';
 import { metaOf, TarWriter } from './tar-writer.js';
 import { auditChainHead } from '../audit/append.js';
+import { compactTime } from '../../host/time.js';
 
 export interface BackupOptions {
   /** Archive file (real path). Default: ROOT/var/lib/rescue-kit/backups/<host>-<time>.tar.gz (never overwritten: -2, -3... when taken). */
@@ -53,7 +54,7 @@ export interface BackupResult {
 }
 
 export function defaultBackupPath(host: Host, label = ''): string {
-  const stamp = host.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = compactTime(host.now());
   return host.real(`${DEFAULT_BACKUP_DIR}/${hostname()}-${stamp}${label ? `-${label}` : ''}.tar.gz`);
 }
 

@@ -11,6 +11,7 @@ import type { Host } from '../../host/host.js';
 import { isAlive } from '../renewal/journal.js';
 import { AUDIT_LOG, AuditContext, AuditEntry, AuditRecord, GENESIS, parseLog } from './record.js';
 import { sha256Hex } from '../../pki/digest.js';
+import { compactTime } from '../../host/time.js';
 
 /**
  * Where the log is: /var/lib/rescue-kit/audit.log of the tree whose certificates changed (under --root DIR, the
@@ -140,7 +141,7 @@ function nextChainPoint(fd: number): ChainPoint {
 let ownRunId: string | undefined;
 /** Commands without a journal get one id per process, so every line of one invocation groups together. */
 function processRunId(host: Host): string {
-  ownRunId ??= `${host.now().toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')}-${process.pid}`;
+  ownRunId ??= `${compactTime(host.now(), { milliseconds: true })}-${process.pid}`;
   return ownRunId;
 }
 

@@ -12,13 +12,13 @@ import { readKubeconfig } from '../inventory/kubeconfig.js';
 import { rotatingCaFromPems, type RotatingCa } from './ca-copies.js';
 import { rotateInClusterCopies, type InClusterOutcome } from './in-cluster-run.js';
 import { IN_CLUSTER_DIR, type RotationPhase, type RotationState } from './rotation-state.js';
+import { compactTime } from '../../host/time.js';
 
 interface Talk {
   say(line: string): void;
   warn(line: string): void;
 }
 
-const stamp = (now: Date) => now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 export const adminConf = () => kubeconfigSpec('admin.conf')!.storage.file;
 
 /**
@@ -51,7 +51,7 @@ export async function inClusterAfterPhase(host: Host, state: RotationState, opti
     talk.warn('the old cluster CA is not recorded in this rotation (begun by an older rescue-kit): update the in-cluster copies by hand (kube-public/cluster-info, caBundles that carry it)');
     return undefined;
   }
-  const out = options.out ?? host.real(`${IN_CLUSTER_DIR}/in-cluster-${options.phase}-${stamp(host.now())}`);
+  const out = options.out ?? host.real(`${IN_CLUSTER_DIR}/in-cluster-${options.phase}-${compactTime(host.now())}`);
   try {
     return await rotateInClusterCopies(host, { phase: options.phase, ca, out, from: options.objectsFrom, kubeconfig: host.real(adminConf()), apply: !options.objectsFrom }, talk);
   } catch (error) {

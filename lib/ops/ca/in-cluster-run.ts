@@ -17,6 +17,7 @@ import { exportedObjects, withoutResourceVersion } from '../exported-objects.js'
 import type { K8sObject } from '../seeds/webhook.js';
 import { carriesCa, objectLabel, patchCaBundles, patchClusterInfo, type PatchedCopy, type RotatingCa, rotatingCaFromPems } from './ca-copies.js';
 import type { RotationPhase } from './rotation-state.js';
+import { compactTime } from '../../host/time.js';
 
 /** The kinds whose caBundles may carry the cluster CA (plural resource names, as kubectl takes them). */
 export const CA_BUNDLE_RESOURCES = ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'apiservices', 'customresourcedefinitions'] as const;
@@ -107,7 +108,7 @@ export async function rotateInClusterCopies(host: Host, request: InClusterReques
   const { phase, ca, kubeconfig } = request;
   makeDirectories(request.out, 0o700);
   // A second attempt (after a Conflict, or once the API answers) never overwrites the first one's originals.
-  const out = existsSync(join(request.out, 'apply.sh')) ? join(request.out, `again-${host.now().toISOString().replace(/[-:.]/g, '')}`) : request.out;
+  const out = existsSync(join(request.out, 'apply.sh')) ? join(request.out, `again-${compactTime(host.now(), { milliseconds: true })}`) : request.out;
   const record: FileToWrite[] = [];
   const recordFile = join(request.out, ROTATION_FILE);
   const fresh = (path: string) => !existsSync(path);

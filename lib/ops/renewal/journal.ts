@@ -11,6 +11,7 @@ import { ioError, RescueError } from '../../errors.js';
 import { makeDirectories, removeStaleTemps, writeError, writeFilesAtomically } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import type { Component, FileChange } from './renew-plan.js';
+import { compactTime } from '../../host/time.js';
 
 export const RUNS_DIR = '/var/lib/rescue-kit/runs';
 const LOCK = '/var/lib/rescue-kit/lock';
@@ -64,7 +65,7 @@ export interface Run {
 }
 
 export function runIdFor(now: Date): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')}-${process.pid}`;
+  return `${compactTime(now, { milliseconds: true })}-${process.pid}`;
 }
 
 function runAt(host: Host, dir: string, journal: Journal): Run {

@@ -8,6 +8,7 @@ import type { Host } from '../../host/host.js';
 import { parseJson } from '../../config/json.js';
 import { CertificateFinding, diagnose, K8sResource, shellLine } from './cert-manager.js';
 import { recordCertManagerFixes } from '../audit/seeds.js';
+import { compactTime } from '../../host/time.js';
 
 export interface CertManagerState {
   /** The objects as read, kept verbatim for the copy --apply saves first. */
@@ -42,7 +43,7 @@ export function fixable(state: CertManagerState): CertificateFinding[] {
 export async function applyCertManagerFixes(host: Host, state: CertManagerState, log: (line: string) => void): Promise<string | undefined> {
   const broken = fixable(state);
   if (!broken.length) return undefined;
-  const saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${host.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+  const saved = host.real(`/var/lib/rescue-kit/backups/cert-manager-${compactTime(host.now())}.json`);
   writeFilesAtomically([{ path: saved, data: state.text, mode: 0o600 }]);
   log(`saved the objects as they were: ${saved}`);
   // The audit trail records each Certificate fixed (and the one whose fix failed), with its expiry.

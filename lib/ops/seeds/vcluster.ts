@@ -12,6 +12,7 @@ import type { Host } from '../../host/host.js';
 import { createBackup } from '../archive/backup.js';
 import { shellLine } from './cert-manager.js';
 import { recordVclusterReset } from '../audit/seeds.js';
+import { compactTime } from '../../host/time.js';
 
 /** Where vcluster/k0s persist the pki on the data volume, relative to the volume. */
 export const PERSISTED_PKI = ['k0s/pki', 'pki', 'server/tls'];
@@ -53,7 +54,7 @@ export interface VclusterReset {
 
 export async function resetVclusterPki(host: Host, options: { dataDir: string; name: string; namespace: string; version: string; kubeconfig?: string; log?: (message: string) => void }): Promise<VclusterReset> {
   const pkiDir = findPersistedPki(host, options.dataDir);
-  const stamp = host.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = compactTime(host.now());
   const backup = await createBackup(host, { paths: [pkiDir], etcd: 'skip', version: options.version, check: null, out: host.real(`/var/lib/rescue-kit/backups/vcluster-${options.name}-pki-${stamp}.tar.gz`) });
   const movedTo = `${pkiDir}.old-${stamp}`;
   renameSync(host.real(pkiDir), host.real(movedTo));
