@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { createHash, createPublicKey } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { writeTree } from '../lib/host/tree.js';
 import { buildSandboxCluster, buildSandboxTree } from '../lib/ops/sandbox/sandbox.js';
@@ -239,6 +239,9 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     // kubelet-client-current.pem is a host-absolute symlink (as the kubelet makes it): write its target inside the copy.
     const link = readlinkSync(join(worker, 'var/lib/kubelet/pki/kubelet-client-current.pem'));
     writeFileSync(isAbsolute(link) ? join(worker, link) : join(worker, 'var/lib/kubelet/pki', link), kubeletCert.pem + exportPrivateKeyPem(kubeletKey));
+    // kubelet.conf names its user default-auth, as kubeadm join writes it (the copy named the control plane's node).
+    const kubeletConf = join(worker, 'etc/kubernetes/kubelet.conf');
+    writeFileSync(kubeletConf, readFileSync(kubeletConf, 'utf8').replaceAll('system:node:demo-master', 'default-auth'));
     // A worker holds ca.crt and kubelet.conf, no CA key, no manifests, no other kubeconfig.
     for (const entry of readdirSync(join(worker, PKI))) if (entry !== 'ca.crt') rmSync(join(worker, PKI, entry), { recursive: true });
     for (const gone of ['manifests', 'admin.conf', 'controller-manager.conf', 'scheduler.conf', 'super-admin.conf']) rmSync(join(worker, 'etc/kubernetes', gone), { recursive: true, force: true });
@@ -258,15 +261,42 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
     const metrics = join(tempDir(), 'rk.prom');
     await runCli(['check', '--root', worker, '--prometheus', metrics]);
     expect(readFileSync(metrics, 'utf8')).to.match(/^rescue_kit_ca_rotation_in_progress 1$/m);
-    const reissue = await rotate(worker, 'reissue', ['ca']);
+    // Reissue on a worker whose kubelet still holds an old-CA client cert: refused (the control planes'
+    // distrust would take it for done), naming the cert and the way to a new one; nothing changed.
+    const beforeReissue = snapshot(worker);
+    const early = await rotate(worker, 'reissue', ['ca']);
+    expect(early.exitCode, early.stderr).to.equal(3);
+    expect(early.stderr).to.include("this worker's kubelet.conf still carries a client cert signed by the old CA only");
+    expect(early.stderr).to.include('rescue-kit kubelet csr');
+    expect(snapshot(worker)).to.deep.equal(beforeReissue);
+    // --force records it anyway, with a warning; the worker's own distrust then still waits for the cert.
+    const reissue = await rotate(worker, 'reissue', ['ca', '--force']);
     expect(reissue.exitCode, reissue.stderr).to.equal(0);
+    expect(reissue.stderr + reissue.stdout).to.include('reissued with --force although kubelet.conf still chains to the old CA only');
     expect(readdirSync(join(worker, PKI))).to.deep.equal(['ca.crt']);
     const [first] = parseCertificates(readFileSync(join(worker, PKI, 'ca.crt')));
     expect(first!.der.equals(parseCertificates(readFileSync(join(share, 'ca.crt')))[0]!.der)).to.equal(true);
     const refused = await rotate(worker, 'distrust', ['ca']);
     expect(refused.exitCode).to.equal(3);
     expect(refused.stderr).to.include('still signed by the old CA only: kubelet.conf');
-    expect((await rotate(worker, 'distrust', ['ca', '--force'])).exitCode).to.equal(0);
+    // The way the refusal names: csr on the worker, sign on the control plane (which signs with the new
+    // key once it did its reissue), install on the worker. Then distrust needs no --force.
+    const cpReissue = await rotate(cp, 'reissue', ['ca', '--new-ca', share, '--restart', 'none']);
+    expect(cpReissue.exitCode, cpReissue.stderr).to.equal(0);
+    const csrFile = join(tempDir(), 'worker-1.csr');
+    const csr = await runCli(['kubelet', 'csr', '--root', worker, '--out', csrFile]);
+    expect(csr.exitCode, csr.stderr).to.equal(0);
+    const signed = await runCli(['kubelet', 'sign', csrFile, '--root', cp, '--validity', '30d']);
+    expect(signed.exitCode, signed.stderr).to.equal(0);
+    expect(signed.stdout + signed.stderr, signed.stdout + signed.stderr).to.include('worker-1');
+    const installed = await runCli(['kubelet', 'install', join(dirname(csrFile), 'worker-1.pem'), '--root', worker, '--restart', 'none', '--no-verify-api', '--timeout', '2s', '--yes']);
+    expect(installed.exitCode, installed.stderr).to.equal(0);
+    // The control plane's progress (reissue done) reaches the worker the way the CA did: certificates only.
+    const progress = join(tempDir(), 'progress');
+    expect((await runCli(['ca', 'rotate', '--export-new', progress, '--certificates-only', '--root', cp])).exitCode).to.equal(0);
+    const distrust = await rotate(worker, 'distrust', ['ca', '--new-ca', progress]);
+    expect(distrust.exitCode, distrust.stderr).to.equal(0);
+    expect(parseCertificates(readFileSync(join(worker, PKI, 'ca.crt')))).to.have.length(1);
     await runCli(['check', '--root', worker, '--prometheus', metrics]);
     expect(readFileSync(metrics, 'utf8')).to.match(/^rescue_kit_ca_rotation_in_progress 0$/m);
   });

@@ -113,6 +113,14 @@ function leavesOf(inventory: Inventory, name: CaName): string[] {
   return names.filter((leaf) => inventory.items.some((item) => item.name === leaf && item.certificate?.value));
 }
 
+/** The leaves (and kubeconfigs' client certs) of this authority here that the new CA did not sign. */
+function leavesStillOld(inventory: Inventory, name: CaName, newCa: Certificate): string[] {
+  return leavesOf(inventory, name).filter((leaf) => {
+    const certificate = inventory.items.find((item) => item.name === leaf)?.certificate?.value;
+    return certificate && !isIssuedBy(certificate, newCa);
+  });
+}
+
 function thisPhaseRequires(state: RotationState, name: Rotatable, node: string, phase: RotationPhase): void {
   const done = state.authorities[name]?.nodes[node];
   const wanted = phaseIndex(phase) - 1;
@@ -268,12 +276,20 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
 
   if (options.phase === 'reissue' && !host.read(spec.storage.key)) {
     // A worker: no CA key here (never copied to workers), so nothing to sign; the new CA goes first in the
-    // bundle. The kubelet gets its new client cert from the CSR API once the controller-manager signs with it.
+    // bundle. Its reissue is what the control planes' distrust counts on, so it must mean that the kubelet
+    // already chains to the new CA: the kubelet itself asks for a new client cert only near expiry, not
+    // when the CA changes, and a worker recorded as reissued on an old-CA cert goes NotReady at distrust.
+    const stillOld = leavesStillOld(inventory, name, newCa);
+    if (stillOld.length && !options.force) {
+      throw new RescueError('PRECONDITION', `${name}: this worker's ${stillOld.join(', ')} still ${stillOld.length > 1 ? 'carry client certs' : 'carries a client cert'} signed by the old CA only; recorded as reissued, it would go NotReady when the control planes distrust the old CA`, {
+        hint: 'give the kubelet a new-CA client cert first: rescue-kit kubelet csr here, rescue-kit kubelet sign on a control plane that has done its reissue, rescue-kit kubelet install here (scripts/ansible/rotate-ca.yml does all three); or reissue anyway with --force',
+      });
+    }
+    if (stillOld.length) part.warnings.push(`${name}: reissued with --force although ${stillOld.join(', ')} still chain${stillOld.length > 1 ? '' : 's'} to the old CA only: its distrust stays refused until the kubelet has a new-CA client cert`);
     const bundle = newCa.pem + olds.map((certificate) => certificate.pem).join('');
     part.changes.push(fileChange(host, file, Buffer.from(bundle), false, `${base}: [new, old] (no CA key on this node: nothing to re-sign)`));
     if (host.read(staged.certificate)) part.changes.push(fileChange(host, staged.certificate, undefined, false, `${name}: staged new CA moved into place`));
     if (name === 'ca') part.changes.push(...kubeconfigCaDataChanges(host, bundle, 'trust [new CA, old CA]'));
-    part.warnings.push(`${name}: no CA key on this node (a worker): its leaves (the kubelet's client cert) are renewed by the kubelet through the CSR API; distrust waits until they chain to the new CA`);
     return part;
   }
   if (options.phase === 'reissue') {
@@ -303,10 +319,7 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
   }
 
   // distrust
-  const stillOld = leavesOf(inventory, name).filter((leaf) => {
-    const certificate = inventory.items.find((item) => item.name === leaf)?.certificate?.value;
-    return certificate && !isIssuedBy(certificate, newCa);
-  });
+  const stillOld = leavesStillOld(inventory, name, newCa);
   const users = name === 'ca' ? userKubeconfigChanges(host, { old: olds, new: newCa }, 'distrust') : undefined;
   stillOld.push(...(users?.signedByOldOnly ?? []));
   const behind = nodesBehind(state, name, 'reissue').filter((other) => other !== node);
