@@ -15,6 +15,7 @@ import type { Host } from '../../host/host.js';
 import { parseCertificates } from '../../pki/certificate.js';
 import { exportedObjects, withoutResourceVersion } from '../exported-objects.js';
 import type { K8sObject } from '../seeds/webhook.js';
+import { kubectlGetJson, kubectlUnreachable } from '../kubectl.js';
 import { carriesCa, objectLabel, patchCaBundles, patchClusterInfo, type PatchedCopy, type RotatingCa, rotatingCaFromPems } from './ca-copies.js';
 import type { RotationPhase } from './rotation-state.js';
 import { compactTime } from '../../host/time.js';
@@ -60,18 +61,13 @@ interface Talk {
 const kubectlLine = (args: readonly string[]) => `kubectl ${args.join(' ')}`;
 
 /** kubectl against the cluster, with the node's admin.conf; NotFound and "no such resource type" give undefined. */
-async function kubectlJson(host: Host, kubeconfig: string, args: readonly string[]): Promise<K8sObject | undefined> {
-  const result = await host.run('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout', '20s', ...args, '-o', 'json'], { timeoutMs: 40_000 });
-  if (result.exitCode === 0) return JSON.parse(result.stdout) as K8sObject;
-  if (/NotFound|doesn't have a resource type|the server could not find the requested resource/.test(result.stderr)) return undefined;
-  throw new RescueError('PRECONDITION', `${kubectlLine(args)} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`, { hint: 'nothing in the cluster was changed; fix access and run rescue-kit ca in-cluster DIR again' });
-}
-
-/** Whether kubectl reaches the apiserver now (GET /version, which any authenticated client may read). */
-async function apiAnswers(host: Host, kubeconfig: string): Promise<string | undefined> {
-  const result = await host.run('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout', '10s', 'get', '--raw', '/version'], { timeoutMs: 30_000 });
-  return result.exitCode === 0 ? undefined : (result.stderr.trim().split('\n').pop() ?? `exit ${result.exitCode}`);
-}
+/** `kubectl get ARGS -o json` with the node's admin.conf; a resource type this cluster does not serve is "none". */
+const kubectlJson = (host: Host, kubeconfig: string, args: readonly string[]): Promise<K8sObject | undefined> =>
+  kubectlGetJson(host, args, {
+    kubeconfig,
+    absent: /doesn't have a resource type|the server could not find the requested resource/,
+    failure: (message) => new RescueError('PRECONDITION', message, { hint: 'nothing in the cluster was changed; fix access and run rescue-kit ca in-cluster DIR again' }),
+  });
 
 const itemsOf = (list: K8sObject | undefined) => ((list?.items as K8sObject[] | undefined) ?? []);
 const fileName = (index: number, object: K8sObject) => `${String(index + 1).padStart(2, '0')}-${object.kind!.toLowerCase()}-${object.metadata?.namespace ? `${object.metadata.namespace}-` : ''}${object.metadata?.name}.json`;
@@ -126,7 +122,7 @@ export async function rotateInClusterCopies(host: Host, request: InClusterReques
     carriers = objects.filter((object) => object !== configMap);
     source = 'from';
   } else {
-    const down = await apiAnswers(host, kubeconfig);
+    const down = await kubectlUnreachable(host, kubeconfig);
     if (down) {
       talk.warn(`the API does not answer with ${kubeconfig} (${down}): the in-cluster copies of the CA are not updated yet`);
       talk.say(`next, where kubectl reaches the cluster: sh ${join(request.out, 'export.sh')}, then rescue-kit ca in-cluster ${request.out} --from ${join(request.out, 'objects')} (it writes apply.sh with the exact kubectl lines); or, once the API answers here: rescue-kit ca in-cluster ${request.out}`);

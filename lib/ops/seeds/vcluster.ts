@@ -13,6 +13,7 @@ import { createBackup } from '../archive/backup.js';
 import { shellLine } from './cert-manager.js';
 import { recordVclusterReset } from '../audit/seeds.js';
 import { compactTime } from '../../host/time.js';
+import { kubectlPrefix, kubectlUnreachable } from '../kubectl.js';
 
 /** Where vcluster/k0s persist the pki on the data volume, relative to the volume. */
 export const PERSISTED_PKI = ['k0s/pki', 'pki', 'server/tls'];
@@ -27,19 +28,14 @@ export function findPersistedPki(host: Host, dataDir: string): string {
   });
 }
 
-/** `--kubeconfig FILE` for every kubectl call when the operator named one; else kubectl's own KUBECONFIG / ~/.kube/config. */
-export const kubectlPrefix = (kubeconfig?: string): string[] => (kubeconfig ? ['--kubeconfig', kubeconfig] : []);
-
 /**
- * Pre-flight for --apply: kubectl reaches the cluster's apiserver (GET /version, which every
- * client may read, on every Kubernetes version; /readyz is 1.16+) with the kubeconfig it will
- * use. Refused (exit 3) before anything is moved.
+ * Pre-flight for --apply: kubectl reaches the cluster's apiserver with the kubeconfig it will use.
+ * Refused (exit 3) before anything is moved.
  */
 export async function assertKubectlReachesCluster(host: Host, kubeconfig?: string): Promise<void> {
-  const args = [...kubectlPrefix(kubeconfig), '--request-timeout', '10s', 'get', '--raw', '/version'];
-  const result = await host.run('kubectl', args, { timeoutMs: 30_000 });
-  if (result.exitCode === 0) return;
-  const why = result.timedOut ? 'no answer within 30 s' : result.stderr.trim().split('\n').pop() || `exit ${result.exitCode}`;
+  const why = await kubectlUnreachable(host, kubeconfig);
+  if (why === undefined) return;
+  const args = [...kubectlPrefix(kubeconfig), 'get', '--raw', '/version'];
   throw new RescueError('PRECONDITION', `kubectl does not reach the cluster (kubectl ${args.join(' ')}: ${why}); nothing was moved`, {
     hint: `fix the kubeconfig (${kubeconfig ? `--kubeconfig ${kubeconfig}` : 'KUBECONFIG, ~/.kube/config, or pass --kubeconfig FILE'}) until \`kubectl ${args.join(' ')}\` answers, or run without --apply and do the printed kubectl steps where the cluster is reachable`,
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { RescueError } from '../../errors.js';
 import { exportedObjects, withoutResourceVersion } from '../exported-objects.js';
+import { kubectlGetJson } from '../kubectl.js';
 import { PRIVATE_KEY_MODE, PUBLIC_MODE, writeFilesAtomically, FileToWrite, readText } from '../../host/fs.js';
 import type { Host } from '../../host/host.js';
 import { issueWebhookMaterial, K8sObject, patchSecret, patchWebhookConfiguration, currentServingSans, serviceNames, WebhookTarget } from './webhook.js';
@@ -37,14 +38,10 @@ export interface WebhookTalk {
   warn(line: string): void;
 }
 
-async function kubectlGet(host: Host, args: string[]): Promise<K8sObject | undefined> {
-  const result = await host.run('kubectl', ['get', ...args, '-o', 'json'], { timeoutMs: 30_000 });
-  if (result.exitCode === 0) return JSON.parse(result.stdout) as K8sObject;
-  if (/NotFound/.test(result.stderr)) return undefined;
-  throw new RescueError('ETCD_UNAVAILABLE', `kubectl get ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`, {
-    hint: 'no cluster reachable? export the objects elsewhere (kubectl get ... -o yaml) and pass --from DIR',
+const kubectlGet = (host: Host, args: string[]): Promise<K8sObject | undefined> =>
+  kubectlGetJson(host, args, {
+    failure: (message) => new RescueError('ETCD_UNAVAILABLE', message, { hint: 'no cluster reachable? export the objects elsewhere (kubectl get ... -o yaml) and pass --from DIR' }),
   });
-}
 
 /** The workloads that mount the Secret, live; a failed listing (RBAC) is said and treated as none found, never guessed. */
 async function liveWorkloadsMounting(host: Host, namespace: string, secretName: string, talk: WebhookTalk): Promise<string[]> {
