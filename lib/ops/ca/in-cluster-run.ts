@@ -22,11 +22,12 @@ import { compactTime } from '../../host/time.js';
 
 /** The kinds whose caBundles may carry the cluster CA (plural resource names, as kubectl takes them). */
 export const CA_BUNDLE_RESOURCES = ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'apiservices', 'customresourcedefinitions'] as const;
-const CLUSTER_INFO = ['-n', 'kube-public', 'get', 'configmap', 'cluster-info'] as const;
+/** What `kubectl get` reads (the words after `get`). */
+const CLUSTER_INFO = ['-n', 'kube-public', 'configmap', 'cluster-info'] as const;
 /** Kept up to date by the control plane itself (from its flags' files): read to tell the operator, never written. */
 const PUBLISHED = [
-  { args: ['-n', 'kube-system', 'get', 'configmap', 'kube-root-ca.crt'], key: 'ca.crt', by: 'kube-controller-manager (--root-ca-file), into every namespace' },
-  { args: ['-n', 'kube-system', 'get', 'configmap', 'extension-apiserver-authentication'], key: 'client-ca-file', by: 'each kube-apiserver when it starts (--client-ca-file)' },
+  { args: ['-n', 'kube-system', 'configmap', 'kube-root-ca.crt'], key: 'ca.crt', by: 'kube-controller-manager (--root-ca-file), into every namespace' },
+  { args: ['-n', 'kube-system', 'configmap', 'extension-apiserver-authentication'], key: 'client-ca-file', by: 'each kube-apiserver when it starts (--client-ca-file)' },
 ] as const;
 
 export const ROTATION_FILE = 'rotation.json';
@@ -61,7 +62,7 @@ interface Talk {
 const kubectlLine = (args: readonly string[]) => `kubectl ${args.join(' ')}`;
 
 /** kubectl against the cluster, with the node's admin.conf; NotFound and "no such resource type" give undefined. */
-/** `kubectl get ARGS -o json` with the node's admin.conf; a resource type this cluster does not serve is "none". */
+/** `kubectl get ARGS -o json` (ARGS: the words after get) with the node's admin.conf; a resource type this cluster does not serve is "none". */
 const kubectlJson = (host: Host, kubeconfig: string, args: readonly string[]): Promise<K8sObject | undefined> =>
   kubectlGetJson(host, args, {
     kubeconfig,
@@ -80,7 +81,7 @@ function exportScript(): string {
     'set -eu',
     'cd "$(dirname "$0")"',
     'mkdir -p objects',
-    `${kubectlLine([...CLUSTER_INFO, '-o', 'json', '--ignore-not-found'])} > objects/cluster-info.json`,
+    `${kubectlLine([...CLUSTER_INFO.slice(0, 2), 'get', ...CLUSTER_INFO.slice(2), '-o', 'json', '--ignore-not-found'])} > objects/cluster-info.json`, // kubectl -n kube-public get ...
     `for r in ${CA_BUNDLE_RESOURCES.join(' ')}; do kubectl get "$r" -o json > "objects/$r.json"; done`,
     '',
   ].join('\n');
@@ -130,7 +131,7 @@ export async function rotateInClusterCopies(host: Host, request: InClusterReques
     }
     configMap = await kubectlJson(host, kubeconfig, CLUSTER_INFO);
     carriers = [];
-    for (const resource of CA_BUNDLE_RESOURCES) carriers.push(...itemsOf(await kubectlJson(host, kubeconfig, ['get', resource])));
+    for (const resource of CA_BUNDLE_RESOURCES) carriers.push(...itemsOf(await kubectlJson(host, kubeconfig, [resource])));
     for (const published of PUBLISHED) notes.push(await publishedNote(host, kubeconfig, published, ca));
     source = 'live';
   }
@@ -181,7 +182,7 @@ async function applyAndVerify(host: Host, kubeconfig: string, out: string, copie
   // Read back: each object must need nothing more for this phase.
   for (const copy of copies) {
     const { kind, metadata } = copy.original;
-    const live = await kubectlJson(host, kubeconfig, [...(metadata?.namespace ? ['-n', metadata.namespace] : []), 'get', `${kind!.toLowerCase()}`, metadata!.name!]);
+    const live = await kubectlJson(host, kubeconfig, [...(metadata?.namespace ? ['-n', metadata.namespace] : []), kind!.toLowerCase(), metadata!.name!]);
     const left = kind === 'ConfigMap' ? patchClusterInfo(live, ca, phase).copy : patchCaBundles(live ? [live] : [], ca, phase)[0];
     if (!live || left) throw new RescueError('FAILED_ROLLED_BACK', `${objectLabel(copy.original)} was replaced but does not read back as written`, { hint: `look at it (kubectl get ${kind!.toLowerCase()} ${metadata!.name} -o yaml); undo with sh ${join(out, 'rollback.sh')}` });
   }
@@ -190,7 +191,7 @@ async function applyAndVerify(host: Host, kubeconfig: string, out: string, copie
 
 /** What a copy the control plane publishes itself holds now, said plainly (it follows the node's files on restart). */
 async function publishedNote(host: Host, kubeconfig: string, published: (typeof PUBLISHED)[number], ca: RotatingCa): Promise<string> {
-  const [, namespace, , , name] = published.args;
+  const [, namespace, , name] = published.args;
   const object = await kubectlJson(host, kubeconfig, published.args).catch(() => undefined);
   const pem = (object?.data as Record<string, string> | undefined)?.[published.key];
   if (!pem) return `${namespace}/${name}: not found (kept by ${published.by})`;
