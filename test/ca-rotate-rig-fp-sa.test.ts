@@ -8,12 +8,14 @@
 //  sa: the loop presents only a service-account token signed by a node's sa.key as it is now (pods get
 //    refreshed tokens); the stand-ins verify it against every key of --service-account-key-file.
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { parseCertificates } from '../lib/pki/certificate.js';
 import { AGGREGATED_PATH, Rig, RigNode, startClusterRig } from './helpers/cluster-rig.js';
 import { goCheck, opensslVerify, tempDir } from './helpers/env.js';
+import { kubeconfigEnv, kubectl, kubectlJson, writeKubeconfig } from './helpers/kube-api.js';
 import { cli, Run, show } from './helpers/renew.js';
 import { mintServiceAccountToken } from './helpers/service-account-token.js';
 
@@ -24,7 +26,7 @@ type Phase = (typeof PHASES)[number];
 let running = 'none';
 
 /** Each phase on cp1, cp2, cp3 in turn (cp1's trust exports the new material, the others take it); `after` runs once a phase is done everywhere. */
-async function rotateEverywhere(rig: Rig, authority: string, after: (phase: Phase, runs: Run[]) => Promise<void>): Promise<string[]> {
+async function rotateEverywhere(rig: Rig, authority: string, after: (phase: Phase, runs: Run[], share: string) => Promise<void>): Promise<string[]> {
   const share = join(tempDir(`rk-rotate-${authority}-`), 'new-ca');
   const timings: string[] = [];
   for (const phase of PHASES) {
@@ -41,7 +43,7 @@ async function rotateEverywhere(rig: Rig, authority: string, after: (phase: Phas
       runs.push(run);
       running = 'none';
     }
-    await after(phase, runs);
+    await after(phase, runs, share);
   }
   return timings;
 }
@@ -185,9 +187,29 @@ describe('sa rotation on the rig: service-account tokens through trust, reissue,
     let turn = 0;
     const loop = requestLoop(rig, '/api/v1/namespaces/default', () => ({ token: mintServiceAccountToken(readFileSync(join(rig.nodes[turn++ % rig.nodes.length]!.pki, 'sa.key'))) }), () => true);
     expect((await rig.fetch('/api/v1/namespaces/default', {})).status, 'no credentials: anonymous, forbidden').to.equal(403);
+    // A legacy token Secret (what every pod used before 1.22), its token signed by the old key, in the rig's API.
+    const admin = writeKubeconfig(rig);
+    const legacySecret = (token: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { namespace: 'default', name: 'builder-token-legacy', annotations: { 'kubernetes.io/service-account.name': 'builder' } }, data: { token: Buffer.from(token).toString('base64') } });
+    const created = await kubectl(admin, ['create', '-f', '-'], legacySecret(oldToken));
+    expect(created.exitCode, created.stderr).to.equal(0);
     let timings: string[] = [];
     try {
-      timings = await rotateEverywhere(rig, 'sa', async (phase) => {
+      timings = await rotateEverywhere(rig, 'sa', async (phase, _runs, share) => {
+        if (phase === 'reissue') {
+          // Distrust reads the token Secrets live through cp1's admin.conf: refused, naming the Secret and the line to run.
+          const refused = await cli(['ca', 'rotate', 'sa', '--phase', 'distrust', '--new-ca', share, '--token-grace', '0', '--yes', '--root', cp1.root, '--restart', 'static-pod'], cp1.fakes.env, 60_000);
+          expect(refused.exitCode, show(refused)).to.equal(3);
+          expect(refused.stderr).to.include('1 legacy token Secret(s) in the live cluster, signed by the old key only: default/builder-token-legacy');
+          const line = /kubectl -n default patch secret builder-token-legacy .*'$/m.exec(refused.stderr)?.[0];
+          expect(line, refused.stderr).to.be.a('string');
+          // The printed line, run as printed; then what kube-controller-manager's token controller does with a
+          // Secret whose token is gone: a token signed with the key it signs with now (sa.key after reissue).
+          const patched = await execa('sh', ['-c', line!], { env: { ...process.env, ...kubeconfigEnv(admin) }, reject: false });
+          expect(patched.exitCode, String(patched.stderr)).to.equal(0);
+          expect((await kubectlJson(admin, ['-n', 'default', 'get', 'secret', 'builder-token-legacy'])).data?.token, 'the token removed').to.equal(undefined);
+          const resigned = await kubectl(admin, ['replace', '-f', '-'], legacySecret(mintServiceAccountToken(readFileSync(join(cp1.pki, 'sa.key')))));
+          expect(resigned.exitCode, resigned.stderr).to.equal(0);
+        }
         const newKey = readFileSync(join(cp1.pki, phase === 'trust' ? 'sa.new.key' : 'sa.key'));
         expect(newKey.equals(oldKey), 'a new key').to.equal(false);
         const newToken = mintServiceAccountToken(newKey);

@@ -80,12 +80,13 @@ export function buildProgram(): Command {
       .option('--new-ca <dir>', 'take the new CA (and sa key) another control plane exported, and share progress through DIR')
       .option('--export-new <dir>', 'write the new CA pairs, sa key and progress into DIR for the other control planes (alone: export this tree\'s rotation)')
       .option('--certificates-only', 'with --export-new: no private keys (a copy for workers)')
-      .option('--force', 'distrust although a leaf or a known node still depends on the old CA')
+      .option('--force', 'reissue or distrust although a leaf, a known node or a legacy token Secret still depends on the old CA')
       .option('--validity <duration>', 'validity of the new CA (trust)', '10y')
       .option('--no-in-cluster', 'ca: leave the cluster\'s copies of the CA (cluster-info, caBundles) alone')
       .option('--in-cluster-from <path>', 'ca: read those objects from an export (file or dir) instead of the live cluster; writes apply.sh, applies nothing')
       .option('--in-cluster-out <dir>', 'ca: where the in-cluster directory goes (default var/lib/rescue-kit/ca-rotation/in-cluster-PHASE-TIME)')
       .option('--token-grace <duration>', 'sa distrust: wait this long after the last reissue for pods to refresh their tokens (default 24h; 0 once they did)')
+      .option('--token-secrets-from <file>', "sa distrust: the legacy token Secrets as exported (kubectl get secrets -A --field-selector type=kubernetes.io/service-account-token -o json), when the API does not answer here")
       .option('--export-kubeconfigs <dir>', 'ca: copy admin.conf/super-admin.conf as this phase left them into DIR (0700) to hand out again'),
   ).action(async (authorities, options) => (await import('./commands/ca-rotate.js')).caRotate(authorities, options));
 

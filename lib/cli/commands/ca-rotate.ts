@@ -19,6 +19,7 @@ export interface CaRotateOptions extends RenewCommandOptions {
   inClusterOut?: string;
   exportKubeconfigs?: string;
   tokenGrace?: string;
+  tokenSecretsFrom?: string;
 }
 
 /** --token-grace: a duration, or 0 (the operator knows every pod's token was refreshed). */
@@ -57,7 +58,7 @@ export async function caRotate(names: string[], options: CaRotateOptions): Promi
     host,
     options,
     `ca rotate --phase ${phase} ${chosen.join(' ')}`,
-    async () => buildRotationPhase(host, discover(host), { phase, authorities: chosen, durationMs: parseDuration(options.validity, '--validity'), given: exchange?.given, shared: exchange?.shared, force: options.force, tokenGraceMs: options.tokenGrace === undefined ? undefined : graceOf(options.tokenGrace) }),
+    async () => buildRotationPhase(host, discover(host), { phase, authorities: chosen, durationMs: parseDuration(options.validity, '--validity'), given: exchange?.given, shared: exchange?.shared, force: options.force, tokenGraceMs: options.tokenGrace === undefined ? undefined : graceOf(options.tokenGrace), tokenSecretsFrom: options.tokenSecretsFrom }),
     `ca rotate ${chosen.join(' ')}: phase ${phase} done on this node`,
   );
   if (!plan || options.dryRun) return;

@@ -27,6 +27,7 @@ import { buildRenewPlan, CertificateSummary, Component, fileChange, FileChange, 
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
 import { sha256Hex } from '../../pki/digest.js';
 import { AdminCredentials, userKubeconfigChanges } from './user-kubeconfigs.js';
+import { refuseWhileLegacyTokensOfOldKey } from './legacy-tokens.js';
 import { readKubeconfig } from '../inventory/kubeconfig.js';
 
 const LEAF_VALIDITY_MS = 365 * 86_400_000;
@@ -80,6 +81,8 @@ export interface PhaseOptions {
    * 24 h: the kubelet refreshes a pod's projected token at the latest 24 h after it was issued).
    */
   tokenGraceMs?: number;
+  /** sa distrust: the legacy token Secrets as exported (kubectl get secrets -A -o json), when the API does not answer here. */
+  tokenSecretsFrom?: string;
 }
 
 /** The kubelet's upper bound for refreshing a projected service-account token (pkg/kubelet/token: maxTTL). */
@@ -402,6 +405,8 @@ async function saPhase(host: Host, state: RotationState, node: string, options: 
   const blocking = [...stillOld, ...nodesBehind(state, 'sa', 'reissue').filter((other) => other !== node).map((other) => `node ${other}`)];
   if (blocking.length && !options.force) throw new RescueError('PRECONDITION', `sa: distrust would reject tokens still signed by the old key — not reissued yet: ${blocking.join(', ')}`, { hint: 'run --phase reissue there first, or distrust anyway with --force' });
   refuseWhileOldTokensLive(rotation, host.now(), options.tokenGraceMs ?? TOKEN_REFRESH_BOUND_MS);
+  const admin = kubeconfigSpec('admin.conf')!.storage.file;
+  part.warnings.push(...(await refuseWhileLegacyTokensOfOldKey(host, { oldPems: olds, newPem: newPub }, { from: options.tokenSecretsFrom, kubeconfig: host.read(admin) ? host.real(admin) : undefined, force: options.force })));
   if (blocking.length) part.warnings.push(`sa: distrusted with --force although ${blocking.join(', ')} still sign with the old key`);
   part.changes.push(fileChange(host, SA_PUBLIC, Buffer.from(newPub), false, 'sa.pub: the new key only'));
   part.items.push({ name: 'sa', kind: 'ca', ca: 'sa', keyAction: 'new', before: keySummary(newPub, 'service-account key'), after: keySummary(newPub, 'service-account key'), differences: [], notes: ['tokens of the old key no longer verify'] });
