@@ -7,9 +7,15 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseCertificates } from '../lib/pki/certificate.js';
+import { parseUsages } from '../lib/pki/extensions.js';
+import { exportPrivateKeyPem, generateKey, parsePrivateKey } from '../lib/pki/keys.js';
+import { classifyHosts } from '../lib/pki/san.js';
+import { issueCertificate } from '../lib/pki/sign.js';
 import { mintClient, Rig, RigNode, startClusterRig } from './helpers/cluster-rig.js';
 import { goCheck, opensslVerify, tempDir } from './helpers/env.js';
 import { kubectl, writeKubeconfig } from './helpers/kube-api.js';
@@ -85,10 +91,30 @@ function adminLoop(rig: Rig) {
   };
 }
 
+/** A webhook's serving pair for its Services' names, signed by the CA pair in a node's pki/ca.{crt,key} now. */
+async function servingPairFrom(node: RigNode): Promise<{ cert: string; key: string }> {
+  const issuer = { certificate: parseCertificates(readFileSync(join(node.pki, 'ca.crt')))[0]!, key: parsePrivateKey(readFileSync(join(node.pki, 'ca.key'))) };
+  const key = await generateKey({ algo: 'ecdsa', size: 256 });
+  const { certificate } = issueCertificate({
+    template: { subject: { CN: 'ours.default.svc' }, sans: classifyHosts(['ours.default.svc', 'widgets.default.svc']), usages: parseUsages(['digital signature', 'server auth']), isCA: false, durationMs: 30 * 86_400_000 },
+    subjectKey: key,
+    issuer,
+    now: new Date(Date.now() - 60_000),
+  });
+  return { cert: certificate.pem, key: exportPrivateKeyPem(key) };
+}
+
 const b64 = (pem: string | Buffer) => Buffer.from(pem).toString('base64');
 const ders = (base64: string) => parseCertificates(Buffer.from(base64, 'base64')).map((certificate) => certificate.der.toString('base64'));
 
 /** The in-cluster copies of the cluster CA an operator's cluster has: cluster-info, a webhook of ours and one of another CA, an APIService. */
+/** The Services behind the webhook and the APIService, with Endpoints at the test's TLS server (as pod addresses are). */
+const servicesAt = (port: number) =>
+  ['ours', 'widgets'].flatMap((name) => [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ name: 'https', port: 443, targetPort: 'https' }] } },
+    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: 'default' }, subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port }] }] },
+  ]);
+
 function inClusterObjects(oldCaPem: string, otherCaPem: string, server: string): string {
   const kubeconfig = `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ${b64(oldCaPem)}\n    server: ${server}\n  name: ""\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n`;
   return JSON.stringify({
@@ -122,7 +148,11 @@ describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-s
     const oldCa = parseCertificates(readFileSync(join(rig.nodes[0]!.pki, 'ca.crt')))[0]!;
     const otherCa = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=another-ca', '-days', '30'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     const seeder = writeKubeconfig(rig);
-    for (const object of JSON.parse(inClusterObjects(oldCa.pem, otherCa, rig.lbUrl)).items) {
+    // The webhook's and the APIService's server: serving a cert of the OLD cluster CA until the test re-issues it.
+    const webhookServer: TlsServer = createTlsServer({ ...(await servingPairFrom(rig.nodes[0]!)) }, (socket) => socket.end());
+    await new Promise<void>((resolve) => webhookServer.listen(0, '127.0.0.1', resolve));
+    const webhookAt = `127.0.0.1:${(webhookServer.address() as AddressInfo).port}`;
+    for (const object of [...JSON.parse(inClusterObjects(oldCa.pem, otherCa, rig.lbUrl)).items, ...servicesAt((webhookServer.address() as AddressInfo).port)]) {
       const seeded = await kubectl(seeder, ['create', '-f', '-'], JSON.stringify(object));
       expect(seeded.exitCode, seeded.stderr).to.equal(0);
     }
@@ -168,14 +198,33 @@ describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-s
             const newDer = ders(b64(readFileSync(join(rig.nodes[0]!.pki, phase === 'trust' ? 'ca.new.crt' : 'ca.crt'))))[0]!;
             const expected = phase === 'distrust' ? [newDer] : [oldDer!, newDer];
             expect(now.clusterInfo, `cluster-info after ${phase}`).to.deep.equal(expected);
-            expect(now.ours, `our webhook's caBundle after ${phase}`).to.deep.equal(expected);
-            expect(now.apiService, `the APIService's caBundle after ${phase}`).to.deep.equal(expected);
+            // Their server still presents an old-CA cert at cp1's distrust: the old CA stays in their caBundles, said as a warning.
+            expect(now.ours, `our webhook's caBundle after ${phase}`).to.deep.equal([oldDer!, newDer]);
+            expect(now.apiService, `the APIService's caBundle after ${phase}`).to.deep.equal([oldDer!, newDer]);
+            if (phase !== 'trust') {
+              const said = run.stdout + run.stderr;
+              expect(said, `${phase}: the webhook named: ${said.slice(-2500)}`).to.include(`ValidatingWebhookConfiguration policy webhooks[0] (ours.example.com).clientConfig.caBundle (service default/ours:443): its server at ${webhookAt} still presents a cert of the old CA`);
+              expect(said, `${phase}: the APIService named`).to.include(`APIService v1.widgets.example.com spec.caBundle (service default/widgets:443): its server at ${webhookAt} still presents a cert of the old CA`);
+              if (phase === 'distrust') expect(said).to.include('kept the old CA in ValidatingWebhookConfiguration policy');
+            }
             expect(now.theirs, 'a webhook of another CA is left alone').to.deep.equal([otherDer]);
             expect(now.jws).to.equal('eyJhbGciOiJIUzI1NiJ9..c2ln');
             versionsAfterFirst = now.versions;
           }
-          if (index > 0) expect(inClusterOutput.at(-1)).to.match(/nothing to change/);
-          if (index === 2) expect((await copies()).versions, `${phase}: cp2 and cp3 changed no object`).to.equal(versionsAfterFirst);
+          if (phase === 'distrust' && index === 0) {
+            // The operator re-issues the webhook's serving cert from the new CA; cp2's run then finds its server on
+            // the new CA and takes the old CA out of both caBundles.
+            webhookServer.setSecureContext(await servingPairFrom(rig.nodes[0]!));
+          }
+          if (phase === 'distrust' && index === 1) {
+            expect(inClusterOutput.at(-1), 'cp2 finishes the caBundles').to.match(/2 object\(s\) replaced and read back/);
+            const now = await copies();
+            expect(now.ours).to.deep.equal([now.clusterInfo[0]]);
+            expect(now.apiService).to.deep.equal([now.clusterInfo[0]]);
+            expect(now.theirs, 'a webhook of another CA is left alone').to.deep.equal([otherDer]);
+            versionsAfterFirst = now.versions;
+          } else if (index > 0) expect(inClusterOutput.at(-1)).to.match(/nothing to change/);
+          if (index === 2) expect((await copies()).versions, `${phase}: cp3 changed no object`).to.equal(versionsAfterFirst);
         }
         if (phase === 'trust') {
           // apply.sh again: its objects carry the resourceVersion they were read at, so a change made since then
@@ -201,6 +250,7 @@ describe('ca (cluster CA) rotation on the rig: the stand-ins take old- and new-s
         }
       }
     } finally {
+      webhookServer.close();
       const stats = await loop.stop();
       console.log(`      ca rotation: ${timings.join(', ')}; admin.conf client ${stats.requests} requests ${stats.failures} failed (${stats.retried} retried on the next apiserver); in-cluster: ${inClusterOutput.join('; ')}`);
       expect(stats.failures, stats.errors.join('\n')).to.equal(0);

@@ -85,6 +85,7 @@ export function buildProgram(): Command {
       .option('--no-in-cluster', 'ca: leave the cluster\'s copies of the CA (cluster-info, caBundles) alone')
       .option('--in-cluster-from <path>', 'ca: read those objects from an export (file or dir) instead of the live cluster; writes apply.sh, applies nothing')
       .option('--in-cluster-out <dir>', 'ca: where the in-cluster directory goes (default var/lib/rescue-kit/ca-rotation/in-cluster-PHASE-TIME)')
+      .option('--no-server-check', "ca distrust: remove the old CA from every caBundle without first asking its server (webhook, APIService) which CA its cert is from")
       .option('--token-grace <duration>', 'sa distrust: wait this long after the last reissue for pods to refresh their tokens (default 24h; 0 once they did)')
       .option('--token-secrets-from <file>', "sa distrust: the legacy token Secrets as exported (kubectl get secrets -A --field-selector type=kubernetes.io/service-account-token -o json), when the API does not answer here")
       .option('--export-kubeconfigs <dir>', 'ca: copy admin.conf/super-admin.conf as this phase left them into DIR (0700) to hand out again'),
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
     .option('--from <path>', 'exported objects (export.sh writes DIR/objects): write apply.sh with the kubectl lines, apply nothing')
     .option('--kubeconfig <file>', 'kubeconfig for kubectl (default: the node\'s admin.conf)')
     .option('--no-apply', 'write the scripts only, even when the API answers')
+    .option('--no-server-check', 'distrust: remove the old CA from every caBundle without first asking its server which CA its cert is from')
     .action(async (dir, options) => (await import('./commands/ca-rotate.js')).caInCluster(dir, options));
 
   program

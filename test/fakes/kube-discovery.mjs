@@ -14,6 +14,8 @@ export const RESOURCES = [
   { group: '', version: 'v1', name: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, short: ['ns'], fields: ['spec', 'status'] },
   { group: '', version: 'v1', name: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, short: ['cm'], fields: ['data', 'binaryData', 'immutable'] },
   { group: '', version: 'v1', name: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, short: [], fields: ['data', 'stringData', 'type', 'immutable'] },
+  { group: '', version: 'v1', name: 'services', singular: 'service', kind: 'Service', namespaced: true, short: ['svc'], fields: ['spec', 'status'] },
+  { group: '', version: 'v1', name: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true, short: ['ep'], fields: ['subsets'] },
   { group: 'admissionregistration.k8s.io', version: 'v1', name: 'validatingwebhookconfigurations', singular: 'validatingwebhookconfiguration', kind: 'ValidatingWebhookConfiguration', namespaced: false, short: [], fields: ['webhooks'] },
   { group: 'admissionregistration.k8s.io', version: 'v1', name: 'mutatingwebhookconfigurations', singular: 'mutatingwebhookconfiguration', kind: 'MutatingWebhookConfiguration', namespaced: false, short: [], fields: ['webhooks'] },
   { group: 'apiregistration.k8s.io', version: 'v1', name: 'apiservices', singular: 'apiservice', kind: 'APIService', namespaced: false, short: [], fields: ['spec', 'status'] },

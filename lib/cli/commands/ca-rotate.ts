@@ -20,6 +20,8 @@ export interface CaRotateOptions extends RenewCommandOptions {
   exportKubeconfigs?: string;
   tokenGrace?: string;
   tokenSecretsFrom?: string;
+  /** --no-server-check: distrust removes the old CA from every caBundle without asking its server. */
+  serverCheck?: boolean;
 }
 
 /** --token-grace: a duration, or 0 (the operator knows every pod's token was refreshed). */
@@ -77,7 +79,7 @@ export async function caRotate(names: string[], options: CaRotateOptions): Promi
 async function clusterCaCopies(host: ReturnType<typeof createHost>, state: import('../../ops/ca/rotation-state.js').RotationState, phase: 'trust' | 'reissue' | 'distrust', options: CaRotateOptions): Promise<void> {
   const { exportKubeconfigs, inClusterAfterPhase } = await import('../../ops/ca/after-phase.js');
   if (options.inCluster !== false) {
-    const outcome = await inClusterAfterPhase(host, state, { phase, objectsFrom: options.inClusterFrom, out: options.inClusterOut }, { say, warn });
+    const outcome = await inClusterAfterPhase(host, state, { phase, objectsFrom: options.inClusterFrom, out: options.inClusterOut, checkServers: options.serverCheck }, { say, warn });
     if (outcome) say(`in-cluster copies: ${outcome.out}/ (${inClusterSummary(outcome)})`);
   }
   if (options.exportKubeconfigs) say(`kubeconfigs to hand out again: ${exportKubeconfigs(host, options.exportKubeconfigs).map((name) => `${options.exportKubeconfigs}/${name}`).join(', ')}`);
@@ -90,12 +92,12 @@ function inClusterSummary(outcome: import('../../ops/ca/in-cluster-run.js').InCl
 }
 
 /** `ca in-cluster DIR`: continue the in-cluster step of a phase (from exported objects, or live once the API answers). */
-export async function caInCluster(dir: string, options: { root?: string; from?: string; kubeconfig?: string; apply?: boolean }): Promise<void> {
+export async function caInCluster(dir: string, options: { root?: string; from?: string; kubeconfig?: string; apply?: boolean; serverCheck?: boolean }): Promise<void> {
   const host = createHost({ root: options.root });
   const { readRotationFile, rotateInClusterCopies } = await import('../../ops/ca/in-cluster-run.js');
   const { adminConf } = await import('../../ops/ca/after-phase.js');
   const { phase, ca } = readRotationFile(dir);
-  const outcome = await rotateInClusterCopies(host, { phase, ca, out: dir, from: options.from, kubeconfig: options.kubeconfig ?? host.real(adminConf()), apply: options.apply !== false && !options.from }, { say, warn });
+  const outcome = await rotateInClusterCopies(host, { phase, ca, out: dir, from: options.from, kubeconfig: options.kubeconfig ?? host.real(adminConf()), apply: options.apply !== false && !options.from, checkServers: options.serverCheck }, { say, warn });
   say(`in-cluster copies, phase ${phase}: ${outcome.out}/ (${inClusterSummary(outcome)})`);
 }
 

@@ -41,6 +41,8 @@ export interface AfterPhaseOptions {
   objectsFrom?: string;
   /** Where the in-cluster directory goes (default: var/lib/rescue-kit/ca-rotation/in-cluster-PHASE-TIME). */
   out?: string;
+  /** false: do not ask the caBundles' servers which CA they present (see InClusterRequest.checkServers). */
+  checkServers?: boolean;
 }
 
 /** The in-cluster copies after a phase on a control plane; undefined on a worker. */
@@ -53,7 +55,7 @@ export async function inClusterAfterPhase(host: Host, state: RotationState, opti
   }
   const out = options.out ?? host.real(`${IN_CLUSTER_DIR}/in-cluster-${options.phase}-${compactTime(host.now())}`);
   try {
-    return await rotateInClusterCopies(host, { phase: options.phase, ca, out, from: options.objectsFrom, kubeconfig: host.real(adminConf()), apply: !options.objectsFrom }, talk);
+    return await rotateInClusterCopies(host, { phase: options.phase, ca, out, from: options.objectsFrom, kubeconfig: host.real(adminConf()), apply: !options.objectsFrom, checkServers: options.checkServers }, talk);
   } catch (error) {
     // The node's phase is done and recorded; only the cluster's copies are behind. Say so, and how to go on.
     const cause = error instanceof RescueError ? error : new RescueError('INTERNAL', (error as Error).message);

@@ -47,9 +47,13 @@ export function carriesCa(certificates: Certificate[], ca: RotatingCa): boolean 
 const decode = (base64: string) => Buffer.from(base64, 'base64').toString();
 const encode = (text: string) => Buffer.from(text).toString('base64');
 
-/** One place in an object that holds a base64 PEM bundle: how to read and write it. */
+/** Who a caBundle is for: the server the apiserver calls with it (a webhook's url, or a Service). */
+export type ServerRef = { url: string } | { service: { namespace: string; name: string; port?: number } };
+
+/** One place in an object that holds a base64 PEM bundle: how to read and write it, and whose server it verifies. */
 interface BundleSlot {
   label: string;
+  server?: ServerRef;
   get(): string | undefined;
   set(base64: string): void;
 }
@@ -58,16 +62,21 @@ type Json = Record<string, any>;
 
 function slotsOf(object: K8sObject): BundleSlot[] {
   const o = object as Json;
-  const at = (holder: Json | undefined, field: string, label: string): BundleSlot[] =>
-    holder && typeof holder[field] === 'string' && holder[field] ? [{ label, get: () => holder[field], set: (value) => (holder[field] = value) }] : [];
+  // A clientConfig names a url or a service (port 443 unless given); an APIService's spec names a service.
+  const serverOf = (config: Json | undefined): ServerRef | undefined =>
+    typeof config?.url === 'string' ? { url: config.url } : config?.service?.name ? { service: { namespace: config.service.namespace ?? 'default', name: config.service.name, port: config.service.port } } : undefined;
+  const at = (holder: Json | undefined, field: string, label: string, server: ServerRef | undefined): BundleSlot[] =>
+    holder && typeof holder[field] === 'string' && holder[field] ? [{ label, server, get: () => holder[field], set: (value) => (holder[field] = value) }] : [];
   switch (object.kind) {
     case 'ValidatingWebhookConfiguration':
     case 'MutatingWebhookConfiguration':
-      return ((o.webhooks ?? []) as Json[]).flatMap((webhook, index) => at(webhook.clientConfig, 'caBundle', `webhooks[${index}] (${webhook.name ?? '?'}).clientConfig.caBundle`));
+      return ((o.webhooks ?? []) as Json[]).flatMap((webhook, index) => at(webhook.clientConfig, 'caBundle', `webhooks[${index}] (${webhook.name ?? '?'}).clientConfig.caBundle`, serverOf(webhook.clientConfig)));
     case 'APIService':
-      return at(o.spec, 'caBundle', 'spec.caBundle');
-    case 'CustomResourceDefinition':
-      return at(o.spec?.conversion?.webhook?.clientConfig, 'caBundle', 'spec.conversion.webhook.clientConfig.caBundle');
+      return at(o.spec, 'caBundle', 'spec.caBundle', serverOf(o.spec));
+    case 'CustomResourceDefinition': {
+      const config = o.spec?.conversion?.webhook?.clientConfig;
+      return at(config, 'caBundle', 'spec.conversion.webhook.clientConfig.caBundle', serverOf(config));
+    }
     default:
       return [];
   }
@@ -82,11 +91,37 @@ export interface PatchedCopy {
 
 export const objectLabel = (object: K8sObject) => `${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name ?? '?'}`;
 
-/** The caBundles (webhooks, APIServices, CRD conversion) that carry the rotating CA, patched for `phase`. */
-export function patchCaBundles(objects: K8sObject[], ca: RotatingCa, phase: RotationPhase): PatchedCopy[] {
+/** A caBundle that carries the rotating CA, and the server it verifies. */
+export interface CarriedBundle {
+  object: K8sObject;
+  label: string;
+  server?: ServerRef;
+}
+
+/** Every caBundle in these objects that still trusts the old CA (what distrust would change), with its server. */
+export function bundlesTrustingOld(objects: K8sObject[], ca: RotatingCa): CarriedBundle[] {
+  return objects.flatMap((object) =>
+    slotsOf(object)
+      .filter((slot) => {
+        try {
+          return parseCertificates(decode(slot.get()!)).some((certificate) => ca.old.some((old) => sameKey(old, certificate)));
+        } catch {
+          return false; // patchCaBundles names a damaged bundle
+        }
+      })
+      .map((slot) => ({ object, label: slot.label, server: slot.server })),
+  );
+}
+
+/**
+ * The caBundles (webhooks, APIServices, CRD conversion) that carry the rotating CA, patched for `phase`;
+ * `keep(object, label)` true leaves that one bundle as it is (its server does not serve a new-CA cert yet).
+ */
+export function patchCaBundles(objects: K8sObject[], ca: RotatingCa, phase: RotationPhase, keep?: (object: K8sObject, label: string) => boolean): PatchedCopy[] {
   return objects.flatMap((original) => {
     const patched = structuredClone(original);
     const changed = slotsOf(patched).flatMap((slot) => {
+      if (keep?.(original, slot.label)) return [];
       const next = rotatedBundle(decode(slot.get()!), ca, phase, `${objectLabel(original)} ${slot.label}`);
       if (next === undefined) return [];
       slot.set(encode(next));

@@ -16,6 +16,7 @@ import { parseCertificates } from '../../pki/certificate.js';
 import { exportedObjects, withoutResourceVersion } from '../exported-objects.js';
 import type { K8sObject } from '../seeds/webhook.js';
 import { kubectlGetJson, kubectlUnreachable } from '../kubectl.js';
+import { checkServedBundles, servedNote } from './served-bundles.js';
 import { carriesCa, objectLabel, patchCaBundles, patchClusterInfo, type PatchedCopy, type RotatingCa, rotatingCaFromPems } from './ca-copies.js';
 import type { RotationPhase } from './rotation-state.js';
 import { compactTime } from '../../host/time.js';
@@ -43,6 +44,11 @@ export interface InClusterRequest {
   kubeconfig: string;
   /** Replace the objects in the live cluster (only when it answers). */
   apply: boolean;
+  /**
+   * reissue/distrust, live: ask each caBundle's server which CA its cert is from; at distrust a bundle whose
+   * server is not on the new CA (or cannot be asked) keeps the old CA. false: --no-server-check.
+   */
+  checkServers?: boolean;
 }
 
 export interface InClusterOutcome {
@@ -138,8 +144,16 @@ export async function rotateInClusterCopies(host: Host, request: InClusterReques
 
   const clusterInfo = patchClusterInfo(configMap, ca, phase);
   if (clusterInfo.note) notes.unshift(clusterInfo.note);
-  const copies = [...(clusterInfo.copy ? [clusterInfo.copy] : []), ...patchCaBundles(carriers, ca, phase)];
-  if (copies.some((copy) => copy.original.kind !== 'ConfigMap')) {
+  const checks = source === 'live' && phase !== 'trust' && request.checkServers !== false ? await checkServedBundles(host, kubeconfig, carriers, ca) : undefined;
+  const behind = (checks ?? []).filter((check) => check.verdict.state !== 'new');
+  // By object and field, so the read-back (a fresh object) keeps the same bundles.
+  const kept = new Set(phase === 'distrust' ? behind.map((check) => `${objectLabel(check.object)} ${check.label}`) : []);
+  const keep = (object: K8sObject, label: string) => kept.has(`${objectLabel(object)} ${label}`);
+  const copies = [...(clusterInfo.copy ? [clusterInfo.copy] : []), ...patchCaBundles(carriers, ca, phase, keep)];
+  const serverWarnings = behind.map((check) => servedNote(check, phase === 'distrust'));
+  notes.push(...serverWarnings);
+  if (checks?.length && !behind.length) notes.push(`every server behind a caBundle of this CA presents a new-CA cert (${checks.length} checked)`);
+  if (!checks && copies.some((copy) => copy.original.kind !== 'ConfigMap')) {
     notes.push(phase === 'distrust'
       ? 'the webhooks/APIServices above no longer trust the old CA: their servers must present certificates of the new CA now'
       : 'before distrust, the servers behind the webhooks/APIServices above must present certificates of the new CA (re-issue them through the CSR API or your tooling)');
@@ -157,16 +171,19 @@ export async function rotateInClusterCopies(host: Host, request: InClusterReques
   files.push({ path: join(out, 'apply.sh'), data: `${applyLines.join('\n')}\n`, mode: 0o755 }, { path: join(out, 'rollback.sh'), data: `${rollbackLines.join('\n')}\n`, mode: 0o755 });
   writeFilesAtomically(files);
   for (const copy of copies) talk.say(`${objectLabel(copy.original)}: ${copy.changed.join(', ')} (${phase === 'distrust' ? 'old CA removed' : 'new CA added'})`);
-  for (const note of notes) talk.say(note);
+  for (const note of notes) {
+    if (serverWarnings.includes(note)) talk.warn(note);
+    else talk.say(note);
+  }
   if (!request.apply || source !== 'live' || !copies.length) {
     if (copies.length) talk.say(`next: sh ${join(out, 'apply.sh')} (undo: sh ${join(out, 'rollback.sh')})`);
     return { source, copies, notes, applied: false, out };
   }
-  await applyAndVerify(host, kubeconfig, out, copies, ca, phase, talk);
+  await applyAndVerify(host, kubeconfig, out, copies, ca, phase, keep, talk);
   return { source, copies, notes, applied: true, out };
 }
 
-async function applyAndVerify(host: Host, kubeconfig: string, out: string, copies: PatchedCopy[], ca: RotatingCa, phase: RotationPhase, talk: Talk): Promise<void> {
+async function applyAndVerify(host: Host, kubeconfig: string, out: string, copies: PatchedCopy[], ca: RotatingCa, phase: RotationPhase, keep: (object: K8sObject, label: string) => boolean, talk: Talk): Promise<void> {
   const done: string[] = [];
   for (const [index, copy] of copies.entries()) {
     const file = join(out, 'patched', fileName(index, copy.original));
@@ -183,7 +200,7 @@ async function applyAndVerify(host: Host, kubeconfig: string, out: string, copie
   for (const copy of copies) {
     const { kind, metadata } = copy.original;
     const live = await kubectlJson(host, kubeconfig, [...(metadata?.namespace ? ['-n', metadata.namespace] : []), kind!.toLowerCase(), metadata!.name!]);
-    const left = kind === 'ConfigMap' ? patchClusterInfo(live, ca, phase).copy : patchCaBundles(live ? [live] : [], ca, phase)[0];
+    const left = kind === 'ConfigMap' ? patchClusterInfo(live, ca, phase).copy : patchCaBundles(live ? [live] : [], ca, phase, keep)[0];
     if (!live || left) throw new RescueError('FAILED_ROLLED_BACK', `${objectLabel(copy.original)} was replaced but does not read back as written`, { hint: `look at it (kubectl get ${kind!.toLowerCase()} ${metadata!.name} -o yaml); undo with sh ${join(out, 'rollback.sh')}` });
   }
   talk.say(`replaced in the cluster and read back: ${done.join(', ')}`);

@@ -10,6 +10,8 @@ import type { ClusterFromManifests } from '../inventory/manifests.js';
 import type { Component } from './renew-plan.js';
 
 export interface ServedCertificate {
+  /** The leaf as presented (DER), for who signed it. */
+  der: Buffer;
   serialHex: string;
   notAfter: Date;
   subject: string;
@@ -66,7 +68,7 @@ export function servedCertificate(host: string, port: number, options: { servern
       socket.end();
       socket.destroy();
       if (!peer || !peer.serialNumber) return reject(new Error(`${host}:${port} presented no certificate`));
-      resolve({ serialHex: normalSerial(peer.serialNumber), notAfter: new Date(peer.valid_to), subject: peer.subject?.CN ? `CN=${peer.subject.CN}` : '' });
+      resolve({ der: peer.raw, serialHex: normalSerial(peer.serialNumber), notAfter: new Date(peer.valid_to), subject: peer.subject?.CN ? `CN=${peer.subject.CN}` : '' });
     });
     socket.once('error', (error) => {
       clearTimeout(timer);
