@@ -37,6 +37,10 @@ async function treeWithUsers(): Promise<{ root: string; oldCa: string; another: 
   const another = otherCa();
   mkdirSync(join(root, 'root/.kube'), { recursive: true });
   writeFileSync(join(root, 'root/.kube/config'), admin, { mode: 0o600 });
+  // A service user whose home /etc/passwd names outside /home (CI running kubectl with a copy of admin.conf).
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\njenkins:x:110:117:Jenkins,,,:/var/lib/jenkins:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  mkdirSync(join(root, 'var/lib/jenkins/.kube'), { recursive: true });
+  writeFileSync(join(root, 'var/lib/jenkins/.kube/config'), admin, { mode: 0o600 });
   // alice: her own client cert from the cluster CA, and a second cluster entry that is none of ours.
   const issuer = { certificate: parseCertificates(readFileSync(join(root, 'etc/kubernetes/pki/ca.crt')))[0]!, key: parsePrivateKey(readFileSync(join(root, 'etc/kubernetes/pki/ca.key'))) };
   const key = await generateKey({ algo: 'ecdsa', size: 256 });
@@ -88,6 +92,7 @@ describe('ca rotate ca: copies outside the node (users\' kubeconfigs, in-cluster
     const trust = await rotate(root, 'trust', ['--no-in-cluster']);
     expect(trust.exitCode, trust.stderr).to.equal(0);
     expect(trust.stdout).to.match(/\/root\/\.kube\/config: a user's kubeconfig: trusts the new CA too/);
+    expect(trust.stdout).to.match(/\/var\/lib\/jenkins\/\.kube\/config: a user's kubeconfig: trusts the new CA too/);
     const newCa = parseCertificates(readFileSync(join(root, 'etc/kubernetes/pki/ca.new.crt')))[0]!.pem;
     expect(bundleOf(rootConfig)).to.deep.equal([...derOf(oldCa), ...derOf(newCa)]);
     expect(bundleOf(aliceConfig, 0)).to.deep.equal([...derOf(oldCa), ...derOf(newCa)]);
@@ -104,6 +109,7 @@ describe('ca rotate ca: copies outside the node (users\' kubeconfigs, in-cluster
     expect(reissue.exitCode, reissue.stderr).to.equal(0);
     const adminCert = clientCertOf(join(root, 'etc/kubernetes/admin.conf'));
     expect(clientCertOf(rootConfig)).to.equal(adminCert);
+    expect(clientCertOf(join(root, 'var/lib/jenkins/.kube/config')), "jenkins' copy too").to.equal(adminCert);
     expect(unb64(parse(readFileSync(rootConfig, 'utf8')).users[0].user['client-key-data'])).to.equal(unb64(parse(readFileSync(join(root, 'etc/kubernetes/admin.conf'), 'utf8')).users[0].user['client-key-data']));
     expect(clientCertOf(aliceConfig)).to.equal(aliceOwnCert);
 

@@ -19,7 +19,7 @@ export const TREE_PATHS: readonly string[] = [KUBERNETES_DIR, KUBELET_PKI_DIR];
  * Where operators keep their own copies of admin.conf (`cp /etc/kubernetes/admin.conf ~/.kube/config`, as
  * kubeadm init tells them): root's, and each home directory's. A CA rotation must update them too.
  */
-export const USER_KUBECONFIG = { root: '/root/.kube/config', homes: '/home', inHome: '.kube/config' } as const;
+export const USER_KUBECONFIG = { root: '/root/.kube/config', homes: '/home', passwd: '/etc/passwd', inHome: '.kube/config' } as const;
 
 /**
  * Where a catalogue row's certificate lives: a cert/key pair of files in pki/, or the client credentials of a

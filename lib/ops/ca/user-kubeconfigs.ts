@@ -1,4 +1,4 @@
-// Operators' own kubeconfigs on this host (~/.kube/config of root and of each home directory): the copies
+// Operators' own kubeconfigs on this host (~/.kube/config of root and of each home directory, /etc/passwd's too): the copies
 // of admin.conf kubeadm tells them to make. A cluster CA rotation that forgot them would leave `kubectl`
 // failing with "x509: certificate signed by unknown authority" the moment the apiserver serves a cert of
 // the new CA (reissue). They change inside the phase's plan (backed up, journalled, rolled back):
@@ -15,10 +15,23 @@ import { fileChange, type FileChange } from '../renewal/file-changes.js';
 import { kubeconfigCarriesCa, rotatedKubeconfigCaData, type RotatingCa } from './ca-copies.js';
 import type { RotationPhase } from './rotation-state.js';
 
-/** The user kubeconfigs present on this host (host paths). */
+/**
+ * Every home directory on this host: those under /home, and those /etc/passwd names elsewhere (service users
+ * such as jenkins in /var/lib/jenkins, whose CI jobs run kubectl with a copy of admin.conf).
+ */
+function homeDirectories(host: Host): string[] {
+  const underHome = host.list(USER_KUBECONFIG.homes).map((name) => posix.join(USER_KUBECONFIG.homes, name));
+  const fromPasswd = (host.read(USER_KUBECONFIG.passwd)?.toString() ?? '')
+    .split('\n')
+    .map((line) => line.split(':')[5]?.trim())
+    .filter((home): home is string => Boolean(home?.startsWith('/')) && home !== '/');
+  return [...underHome, ...fromPasswd];
+}
+
+/** The user kubeconfigs present on this host (host paths), each once. */
 export function userKubeconfigFiles(host: Host): string[] {
-  const homes = host.list(USER_KUBECONFIG.homes).map((name) => posix.join(USER_KUBECONFIG.homes, name, USER_KUBECONFIG.inHome));
-  return [USER_KUBECONFIG.root, ...homes].filter((file) => host.read(file) !== undefined);
+  const files = [USER_KUBECONFIG.root, ...homeDirectories(host).map((home) => posix.join(posix.normalize(home), USER_KUBECONFIG.inHome))];
+  return [...new Set(files)].filter((file) => host.read(file) !== undefined);
 }
 
 /** admin.conf's credentials before and after reissue: a user kubeconfig holding the "before" pair is a copy. */
