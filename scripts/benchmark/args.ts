@@ -1,6 +1,6 @@
 // The bench's command line.
-export type Only = 'reuse' | 'newkeys' | 'ecdsa' | 'ecdsa1000' | 'backup' | 'renewal' | 'cluster';
-const ONLY: Only[] = ['reuse', 'newkeys', 'ecdsa', 'ecdsa1000', 'backup', 'renewal', 'cluster'];
+export type Only = 'reuse' | 'newkeys' | 'ecdsa' | 'ecdsa1000' | 'backup' | 'renewal' | 'cluster' | 'ca-rotation';
+const ONLY: Only[] = ['reuse', 'newkeys', 'ecdsa', 'ecdsa1000', 'backup', 'renewal', 'cluster', 'ca-rotation'];
 
 export interface Args {
   quick: boolean;
@@ -58,6 +58,7 @@ export function usage(problem?: string): never {
   console.error('  --only backup    scenario 4 only (backup throughput vs tar czf, peak RSS)');
   console.error('  --only renewal   scenario 5 only (whole kubeadm renewal vs openssl/cfssl loops)');
   console.error('  --only cluster   scenario 6 only (rolling renewal of 3 control planes behind haproxy: failed requests, wall time)');
+  console.error('  --only ca-rotation scenario 7 only (every CA rotated on 3 control planes, three phases: failed requests, time per node and phase)');
   console.error('  --backup-size MB scenario 4: size of the etcd db (default 1024, 128 with --quick)');
   process.exit(problem ? 2 : 0);
 }

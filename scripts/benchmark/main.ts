@@ -2,7 +2,7 @@
 // openssl and cfssl loops, tar czf — on the same files, in one run.
 // Not a test: it prints a table (and JSON with --json).
 //
-//   scripts/bench [--quick] [--json] [--only reuse|newkeys|ecdsa|ecdsa1000|backup|renewal|cluster] [--backup-size MB]
+//   scripts/bench [--quick] [--json] [--only reuse|newkeys|ecdsa|ecdsa1000|backup|renewal|cluster|ca-rotation] [--backup-size MB]
 //
 // Scenario 1: kubeadm's 10 leaf certs re-issued with their existing keys.
 // Scenario 2: the same 10 certs with new RSA-2048 keys.
@@ -33,6 +33,7 @@ import { scenarioKubeadm } from './kubeadm-set.js';
 import { prepareKubeadmSet } from './kubeadm-set-jobs.js';
 import { scenarioRenewal } from './renewal.js';
 import { ClusterResult, printCluster, scenarioCluster } from './cluster.js';
+import { CaRotationResult, printCaRotation, scenarioCaRotation } from './ca-rotation.js';
 import { printResult, printSummary } from './report.js';
 import { failed, type AnyScenarioResult } from './results.js';
 
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     if (wanted('backup')) results.push(await scenarioBackup(work, reps, backupMb));
     if (wanted('renewal')) results.push(await scenarioRenewal(work, reps));
     const cluster: ClusterResult | undefined = wanted('cluster') ? await scenarioCluster() : undefined;
+    const rotation: CaRotationResult | undefined = wanted('ca-rotation') ? await scenarioCaRotation() : undefined;
     const startupMs = measureStartup();
     info.loadAverageAtEnd = loadavg();
     const totalMs = performance.now() - started;
@@ -86,10 +88,13 @@ async function main(): Promise<void> {
     console.log('');
     for (const result of results) printResult(result);
     if (cluster) printCluster(cluster);
+    if (rotation) printCaRotation(rotation);
     if (results.length) printSummary(results, totalMs, startupMs);
     if (cluster) console.log(`  6 cluster: 3 control planes rolled, ${cluster.requests} requests through haproxy, ${cluster.failedRequests} failed, ${fmtMs(cluster.wallMs)}  target 0 failed ${cluster.failedRequests === 0 ? 'PASS' : 'MISS'}`);
-    if (args.json) console.log(JSON.stringify({ reps, environment: info, totalMs, nodeStartupImportMs: startupMs, scenarios: results, cluster }, null, 2));
+    if (rotation) console.log(`  7 ca-rotation: 4 CAs x 3 phases x 3 control planes, ${rotation.requests} requests through haproxy, ${rotation.failedRequests} failed, ${fmtMs(rotation.wallMs)}  target 0 failed ${rotation.failedRequests === 0 && rotation.runs.every((run) => run.exitCode === 0) ? 'PASS' : 'MISS'}`);
+    if (args.json) console.log(JSON.stringify({ reps, environment: info, totalMs, nodeStartupImportMs: startupMs, scenarios: results, cluster, rotation }, null, 2));
     if (results.some(failed) || (cluster && (cluster.failedRequests > 0 || cluster.perNode.some((node) => node.exitCode !== 0)))) process.exitCode = 1;
+    if (rotation && (rotation.failedRequests > 0 || rotation.runs.some((run) => run.exitCode !== 0))) process.exitCode = 1;
   } finally {
     cleanup();
   }

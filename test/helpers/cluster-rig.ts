@@ -219,11 +219,11 @@ export async function startClusterRig(options: RigOptions = {}): Promise<Rig> {
     nodes.push({ name: facts.nodeName, address: ip, root, pki: join(root, 'etc/kubernetes/pki'), fakes, clientUrl: url(ip, client!), peerUrl: url(ip, peer!), apiUrl: url(ip, api!) });
   }
   const credentials = await mintClient(nodes[0]!.pki);
-  const checkPem = join(work, 'haproxy-check.pem');
-  writeFileSync(checkPem, Buffer.concat([credentials.cert, credentials.key]), { mode: 0o600 });
   const config = join(work, 'haproxy.cfg');
-  // TCP passthrough (the apiservers see the client's own cert); the health check is a TLS GET /readyz with
-  // a client cert every 100 ms: two failures take a server out (well within the stand-in's 700 ms shutdown
+  // TCP passthrough (the apiservers see the client's own cert); the health check is an anonymous TLS GET
+  // /readyz (kubeadm's RBAC lets system:anonymous read it, as kubeadm's HA guide's haproxy does), never a
+  // client cert: one of the cluster CA would mark every apiserver down once a CA rotation distrusts the
+  // old CA. Every 100 ms: two failures take a server out (well within the stand-in's 700 ms shutdown
   // delay, during which it still serves), two successes bring it back. A refused connection is retried on
   // another server (redispatch), so a server that just stopped costs no request.
   writeFileSync(
@@ -243,7 +243,7 @@ listen apiserver
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
-  default-server check check-ssl verify none crt ${checkPem} inter 100 fall 2 rise 2
+  default-server check check-ssl verify none inter 100 fall 2 rise 2
 ${nodes.map((node) => `  server ${node.name} ${node.address}:${api}`).join('\n')}
 `,
   );
