@@ -99,6 +99,7 @@ describe('ca rotate --phase trust|reissue|distrust (issue 14)', function () {
 
     const reissue = await rotate(root, 'reissue', ['--all']);
     expect(reissue.exitCode, reissue.stderr).to.equal(0);
+    expect(reissue.stdout + reissue.stderr, 'what rescue-kit cannot re-sign is said while there is time').to.include('ca: client certs of the old CA held off the nodes are refused after distrust: a load balancer health check');
     const newCas = Object.fromEntries(Object.entries(CA_FILES).map(([name, file]) => [name, parseCertificates(readFileSync(pki(file)))[0]!]));
     for (const [name] of Object.entries(CA_FILES)) {
       expect(newCas[name]!.spkiDer.equals(oldCas[name]!.spkiDer), name).to.equal(false);

@@ -21,7 +21,7 @@ import { issueCertificate } from '../../pki/sign.js';
 import { isIssuedBy } from '../../pki/verify.js';
 import { certificateEntry, type AuditedPlan } from '../audit/entries.js';
 import type { AuditEntry } from '../audit/record.js';
-import { extensionTrustWarning } from './extension-trust.js';
+import { extensionTrustWarning, OUTSIDE_CLIENTS_WARNING } from './extension-trust.js';
 import { Inventory } from '../inventory/discover.js';
 import { buildRenewPlan, CertificateSummary, Component, fileChange, FileChange, kubeconfigCaDataChanges, RenewItem } from '../renewal/renew-plan.js';
 import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, phaseIndex, readRotationState, Rotatable, RotationPhase, RotationState, rotationStateChange } from './rotation-state.js';
@@ -314,7 +314,10 @@ async function caPhase(host: Host, inventory: Inventory, name: CaName, state: Ro
       fileChange(host, staged.key, undefined, false, `${name}: staged new CA key moved into place`),
       ...(leaves?.changes ?? []),
     );
-    if (name === 'ca') part.changes.push(...userKubeconfigChanges(host, { old: olds, new: newCa }, 'reissue', adminCredentials(host, leaves?.changes ?? [])).changes);
+    if (name === 'ca') {
+      part.changes.push(...userKubeconfigChanges(host, { old: olds, new: newCa }, 'reissue', adminCredentials(host, leaves?.changes ?? [])).changes);
+      part.warnings.push(OUTSIDE_CLIENTS_WARNING);
+    }
     part.items.push(...(leaves?.items ?? []));
     part.warnings.push(...(leaves?.warnings ?? []));
     part.restart.push(...(leaves?.restart ?? []));
