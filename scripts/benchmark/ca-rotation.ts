@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parse } from 'yaml';
+import { readKubeconfig } from '../../lib/ops/inventory/kubeconfig.js';
 import { startClusterRig, type Rig } from '../../test/helpers/cluster-rig.js';
 import { cli } from '../../test/helpers/renew.js';
 import { fmtMs, progress } from './format.js';
@@ -25,11 +25,12 @@ export interface CaRotationResult {
 
 const PHASES = ['trust', 'reissue', 'distrust'] as const;
 
-/** cp1's admin.conf client credentials now. */
-function adminCredentials(rig: Rig): { cert: Buffer; key: Buffer } {
-  const doc = parse(readFileSync(join(rig.nodes[0]!.root, 'etc/kubernetes/admin.conf'), 'utf8'));
-  const data = (value: string) => Buffer.from(value, 'base64');
-  return { cert: data(doc.users[0].user['client-certificate-data']), key: data(doc.users[0].user['client-key-data']) };
+/** cp1's admin.conf client credentials now (its current context's user, as kubectl picks it). */
+function adminCredentials(rig: Rig): { cert?: Buffer; key?: Buffer } {
+  const file = join(rig.nodes[0]!.root, 'etc/kubernetes/admin.conf');
+  const user = readKubeconfig(readFileSync(file, 'utf8'), file).currentUser;
+  const data = (value: string | undefined) => (value ? Buffer.from(value, 'base64') : undefined);
+  return { cert: data(user?.certData), key: data(user?.keyData) };
 }
 
 /** GET through haproxy until stopped; rig.fetch trusts cp1's ca.crt bundle as it is now. */

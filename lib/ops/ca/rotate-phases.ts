@@ -28,6 +28,7 @@ import { controlPlaneNodes, emptyState, mergeStates, nodeNameOf, nodesBehind, ph
 import { sha256Hex } from '../../pki/digest.js';
 import { AdminCredentials, userKubeconfigChanges } from './user-kubeconfigs.js';
 import { refuseWhileLegacyTokensOfOldKey } from './legacy-tokens.js';
+import { adminConf } from './after-phase.js';
 import { readKubeconfig } from '../inventory/kubeconfig.js';
 
 const LEAF_VALIDITY_MS = 365 * 86_400_000;
@@ -210,7 +211,7 @@ export async function buildRotationPhase(host: Host, inventory: Inventory, optio
 
 /** admin.conf's credentials now and as the reissue plan rewrites them: how a user's copy of it is recognised and renewed. */
 function adminCredentials(host: Host, changes: FileChange[]): AdminCredentials | undefined {
-  const file = kubeconfigSpec('admin.conf')!.storage.file;
+  const file = adminConf();
   const before = host.read(file)?.toString();
   const after = changes.find((change) => change.hostPath === file)?.data?.toString();
   if (!before || !after) return undefined;
@@ -408,7 +409,7 @@ async function saPhase(host: Host, state: RotationState, node: string, options: 
   const blocking = [...stillOld, ...nodesBehind(state, 'sa', 'reissue').filter((other) => other !== node).map((other) => `node ${other}`)];
   if (blocking.length && !options.force) throw new RescueError('PRECONDITION', `sa: distrust would reject tokens still signed by the old key — not reissued yet: ${blocking.join(', ')}`, { hint: 'run --phase reissue there first, or distrust anyway with --force' });
   refuseWhileOldTokensLive(rotation, host.now(), options.tokenGraceMs ?? TOKEN_REFRESH_BOUND_MS);
-  const admin = kubeconfigSpec('admin.conf')!.storage.file;
+  const admin = adminConf();
   part.warnings.push(...(await refuseWhileLegacyTokensOfOldKey(host, { oldPems: olds, newPem: newPub }, { from: options.tokenSecretsFrom, kubeconfig: host.read(admin) ? host.real(admin) : undefined, force: options.force })));
   if (blocking.length) part.warnings.push(`sa: distrusted with --force although ${blocking.join(', ')} still sign with the old key`);
   part.changes.push(fileChange(host, SA_PUBLIC, Buffer.from(newPub), false, 'sa.pub: the new key only'));

@@ -46,11 +46,11 @@ async function serviceTargets(host: Host, kubeconfig: string, service: { namespa
   return targets.length ? targets.slice(0, MAX_TARGETS) : `service ${service.namespace}/${service.name} has no ready endpoints`;
 }
 
+/** A webhook url's host and port; servedCertificate sends the host as SNI unless it is an IP, as the apiserver does. */
 function urlTargets(text: string): Target[] | string {
   try {
     const url = new URL(text);
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
-    return [{ host: hostname, port: Number(url.port || 443), servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname }];
+    return [{ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443) }];
   } catch {
     return `url ${text} does not parse`;
   }
