@@ -11,7 +11,7 @@
 // sa.key (the signer) becomes the new key at reissue.
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { posix } from 'node:path';
-import { caSpec, CaName, kubeconfigSpec, KUBECONFIGS, LEAF_CERTIFICATES, PKI_DIR, RESTART_ORDER, SERVICE_ACCOUNT_KEY } from '../../catalogue/kubeadm.js';
+import { caSpec, CaName, KUBECONFIGS, LEAF_CERTIFICATES, PKI_DIR, RESTART_ORDER, SERVICE_ACCOUNT_KEY } from '../../catalogue/kubeadm.js';
 import { RescueError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { Certificate, parseCertificates } from '../../pki/certificate.js';
